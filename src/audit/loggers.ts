@@ -1,0 +1,57 @@
+import { pino } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+
+/** Keys that must never be printed, wherever they appear in a log object (defence in depth). */
+const REDACT = [
+  '*.authorization',
+  '*.cookie',
+  '*.set-cookie',
+  '*.client_secret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.id_token',
+  '*.code_verifier',
+  '*.password',
+];
+
+export interface Loggers {
+  /** Operational log: startup, reloads, upstream errors. Lines carry `type: "app"`. */
+  readonly log: Logger;
+  /** Audit log: one line per decision, written whatever the log level (`type: "audit"`). */
+  readonly audit: Logger;
+  /** Writes out anything buffered; call before exit. */
+  flush(): void;
+}
+
+/**
+ * Creates the two loggers on one JSON-lines destination (stdout by default). Writes are
+ * asynchronous: the request path never blocks on a log line (DESIGN §5).
+ */
+export function createLoggers(level: string, destination?: DestinationStream): Loggers {
+  const dest = destination ?? pino.destination({ dest: 1, sync: false });
+  const root = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT, censor: '[redacted]' },
+    },
+    dest,
+  );
+  return {
+    log: root.child({ type: 'app' }),
+    // Its own level: audit lines are kept even when operational logging is set to warn.
+    audit: root.child({ type: 'audit' }, { level: 'info' }),
+    flush: () => {
+      const flushSync = (dest as { flushSync?: () => void }).flushSync;
+      if (typeof flushSync === 'function') {
+        try {
+          flushSync.call(dest);
+        } catch {
+          // Not yet open (nothing written): nothing to flush.
+        }
+      }
+    },
+  };
+}

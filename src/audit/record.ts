@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../context.js';
+import type { Metrics } from '../metrics/registry.js';
+
+/** Route label for requests that matched no route (bounded, cannot collide: route names are [a-z0-9_-]). */
+export const NO_ROUTE_LABEL = '(none)';
+
+/**
+ * Writes the audit line and counts the request (SPEC §2 step 6, §10, §11), for allow and deny
+ * alike. Called once per request when its response is done, because only then are the status
+ * and duration known; the decision itself was taken before anything was forwarded.
+ */
+export function createRecorder(audit: Logger, metrics: Metrics) {
+  return function record(
+    req: IncomingMessage,
+    res: ServerResponse | undefined,
+    context: RequestContext,
+    status: number,
+  ): void {
+    const route = context.route?.name ?? NO_ROUTE_LABEL;
+    const outcome = context.outcome ?? 'error';
+    const seconds = (performance.now() - context.startedAt) / 1000;
+    metrics.requests.inc({ route, decision: outcome, code: String(status) });
+    metrics.requestDuration.observe({ route }, seconds);
+    const decision = context.decision;
+    if (decision?.effect === 'deny') metrics.policyDenials.inc({ route, reason: decision.reason });
+    const identity = context.identity;
+    audit.info({
+      request_id: context.requestId,
+      route,
+      method: req.method,
+      host: context.host?.host,
+      path: context.target?.path,
+      client_ip: context.clientIp,
+      sub: identity?.sub,
+      email: identity?.email,
+      groups: identity?.groups,
+      auth: context.auth,
+      device_id: undefined,
+      posture: undefined,
+      decision: outcome,
+      mode: 'enforce',
+      reason: decision?.reason ?? context.note,
+      status,
+      duration_ms: Math.round(seconds * 1e6) / 1e3,
+      ...(res === undefined && { websocket: true }),
+    });
+  };
+}
+
+export type Recorder = ReturnType<typeof createRecorder>;

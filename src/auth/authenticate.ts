@@ -1,0 +1,97 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { SessionData } from 'express-session';
+import { contextOf, originOf } from '../context.js';
+import type { RequestContext } from '../context.js';
+import { errorPage } from '../pages/error.js';
+import type { PageSender } from '../pages/render.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Identity } from '../policy/types.js';
+
+export interface AuthenticateDeps {
+  readonly maxAgeMs: number;
+  readonly metrics: Metrics;
+  readonly sendPage: PageSender;
+  readonly now: () => number;
+}
+
+/**
+ * SPEC §2 step 3 for browsers: a navigation (GET/HEAD asking for HTML) is sent to log in;
+ * anything else (XHR, API clients, forms) gets 401, because a redirect would be followed
+ * invisibly by a script or lose a request body.
+ */
+export function wantsLoginRedirect(req: Request): boolean {
+  return (
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    (req.headers.accept ?? '').includes('text/html')
+  );
+}
+
+/** Sends the client to log in (302) or answers 401 with a `WWW-Authenticate` challenge. */
+export function challenge(
+  req: Request,
+  res: Response,
+  context: RequestContext,
+  sendPage: PageSender,
+): void {
+  const loginUrl = `${originOf(context)}/.ztna/login?rd=${encodeURIComponent(context.target!.path + context.target!.query)}`;
+  context.outcome = 'login';
+  context.note = 'unauthenticated';
+  if (wantsLoginRedirect(req)) {
+    res.redirect(302, loginUrl);
+    return;
+  }
+  // No standard scheme fits a cookie login; name ours and say where to log in (RFC 9110 §11.6.1).
+  res.setHeader('WWW-Authenticate', `ZTNA realm="ztna-gateway", login_url="${loginUrl}"`);
+  const page = errorPage('ZTNA_ERR_AUTH_REQUIRED');
+  sendPage(req, res, { ...page, json: { ...page.json, login_url: loginUrl } }, context.requestId);
+}
+
+/**
+ * Judges stored session data: the identity while the session is within its absolute max age,
+ * `expired` after, undefined when there is no login. Pure, so WebSocket upgrades (which read
+ * sessions outside express) judge exactly as HTTP requests do.
+ */
+export function judgeSession(
+  data: Partial<SessionData> | undefined,
+  now: number,
+  maxAgeMs: number,
+): { identity: Identity; ageMs: number } | 'expired' | undefined {
+  if (data?.user === undefined || data.createdAt === undefined) return undefined;
+  const ageMs = now - data.createdAt;
+  return ageMs >= maxAgeMs || ageMs < 0 ? 'expired' : { identity: data.user, ageMs };
+}
+
+/** The identity of a live session, or undefined; a session past its absolute max age is ended. */
+async function sessionIdentity(
+  req: Request,
+  deps: AuthenticateDeps,
+): Promise<Identity | undefined> {
+  const verdict = judgeSession(req.session, deps.now(), deps.maxAgeMs);
+  if (verdict === 'expired') {
+    await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+    return undefined;
+  }
+  if (verdict === undefined) return undefined;
+  deps.metrics.credentialAge.observe({ kind: 'session' }, verdict.ageMs / 1000);
+  return verdict.identity;
+}
+
+/**
+ * SPEC §2 step 3: establishes who is asking. Public routes skip it. Without a valid session,
+ * the request ends here with a login redirect or a 401.
+ */
+export function createAuthenticate(deps: AuthenticateDeps) {
+  return async function authenticate(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): Promise<void> {
+    const context = contextOf(req);
+    if (context.route!.public) return next();
+    const identity = await sessionIdentity(req, deps);
+    if (identity === undefined) return challenge(req, res, context, deps.sendPage);
+    context.identity = identity;
+    context.auth = 'session';
+    next();
+  };
+}

@@ -1,0 +1,110 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import * as client from 'openid-client';
+import type { Logger } from 'pino';
+import { contextOf, originOf } from '../context.js';
+import type { Metrics } from '../metrics/registry.js';
+import { errorPage } from '../pages/error.js';
+import { logoutConfirmPage, signedOutPage } from '../pages/logout.js';
+import type { PageSender } from '../pages/render.js';
+import type { CookieNames } from '../session/cookie-names.js';
+import type { OidcClient } from './oidc-client.js';
+import { describe } from './oidc-client.js';
+
+export interface LogoutDeps {
+  readonly oidc: OidcClient;
+  readonly names: CookieNames;
+  readonly cookieDomain: string | undefined;
+  readonly metrics: Metrics;
+  readonly sendPage: PageSender;
+  readonly log: Logger;
+}
+
+function sameToken(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** /.ztna/logout (GET confirm, POST sign out) and /.ztna/signed-out (SPEC §9). */
+export function createLogoutHandlers(deps: LogoutDeps) {
+  /** Where the IdP should send the browser after ending its own session (register it there). */
+  function signedOutUrl(req: Request): string {
+    return `${originOf(contextOf(req))}/.ztna/signed-out`;
+  }
+
+  async function idpLogoutUrl(
+    req: Request,
+    idToken: string | undefined,
+  ): Promise<string | undefined> {
+    try {
+      const configuration = await deps.oidc.configuration();
+      if (configuration.serverMetadata().end_session_endpoint === undefined) return undefined;
+      return client.buildEndSessionUrl(configuration, {
+        post_logout_redirect_uri: signedOutUrl(req),
+        ...(idToken !== undefined && { id_token_hint: idToken }),
+      }).href;
+    } catch (error) {
+      // The local session is gone whatever the IdP says; do not strand the user on an error.
+      deps.log.warn(
+        { err: describe(error) },
+        'IdP logout URL unavailable; signed out locally only',
+      );
+      return undefined;
+    }
+  }
+
+  return {
+    confirm(req: Request, res: Response): void {
+      const context = contextOf(req);
+      const session = req.session;
+      const page =
+        session?.user !== undefined && session.csrf !== undefined
+          ? logoutConfirmPage(session.user, session.csrf)
+          : signedOutPage();
+      context.outcome = 'login';
+      context.note = 'logout_confirm';
+      deps.sendPage(req, res, page, context.requestId);
+    },
+
+    async logout(req: Request, res: Response): Promise<void> {
+      const context = contextOf(req);
+      context.outcome = 'login';
+      const session = req.session;
+      if (session?.user === undefined || session.csrf === undefined) {
+        context.note = 'logout_no_session';
+        res.redirect(303, signedOutUrl(req));
+        return;
+      }
+      if (!sameToken(session.csrf, (req.body as Record<string, unknown> | undefined)?.csrf)) {
+        context.note = 'logout_csrf';
+        deps.sendPage(req, res, errorPage('ZTNA_ERR_LOGOUT_CSRF'), context.requestId);
+        return;
+      }
+      context.identity = session.user;
+      const idToken = session.tokens?.idToken;
+      // Server-side first: the old cookie is worthless from here on, whatever the browser keeps.
+      await new Promise<void>((resolve, reject) =>
+        session.destroy((err) => (err ? reject(err) : resolve())),
+      );
+      res.clearCookie(deps.names.session(context.scheme), {
+        path: '/',
+        domain: deps.cookieDomain,
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: context.scheme === 'https',
+      });
+      deps.metrics.authEvents.inc({ event: 'logout' });
+      context.note = 'logout';
+      res.redirect(303, (await idpLogoutUrl(req, idToken)) ?? signedOutUrl(req));
+    },
+
+    signedOut(req: Request, res: Response): void {
+      const context = contextOf(req);
+      context.outcome = 'login';
+      context.note = 'signed_out';
+      deps.sendPage(req, res, signedOutPage(), context.requestId);
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import type { Request, Response } from 'express';
+import * as client from 'openid-client';
+import type { Logger } from 'pino';
+import { contextOf } from '../context.js';
+import type { RequestContext } from '../context.js';
+import { GatewayError } from '../errors.js';
+import { readCookie } from '../lib/cookie-header.js';
+import { errorPage } from '../pages/error.js';
+import { html } from '../pages/render.js';
+import type { PageSender } from '../pages/render.js';
+import type { Identity } from '../policy/types.js';
+import { identityFromClaims } from './identity-from-claims.js';
+import { callbackUrl, loginCookieAttributes } from './oidc-login.js';
+import type { LoginDeps } from './oidc-login.js';
+import { describe } from './oidc-client.js';
+
+export interface CallbackDeps extends LoginDeps {
+  readonly groupsClaim: string;
+  readonly sendPage: PageSender;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+function promisify(run: (done: (err?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
+}
+
+/** Fetches UserInfo only when the ID token lacks what policies need (one round trip saved). */
+async function fetchMissingClaims(
+  configuration: client.Configuration,
+  tokens: client.TokenEndpointResponse,
+  claims: Record<string, unknown>,
+  groupsClaim: string,
+  log: Logger,
+): Promise<Record<string, unknown> | undefined> {
+  const complete = claims.email !== undefined && claims[groupsClaim] !== undefined;
+  if (complete || configuration.serverMetadata().userinfo_endpoint === undefined) return undefined;
+  try {
+    return await client.fetchUserInfo(configuration, tokens.access_token, String(claims.sub));
+  } catch (error) {
+    log.warn({ err: describe(error) }, 'UserInfo request failed; continuing with ID token claims');
+    return undefined;
+  }
+}
+
+/**
+ * Starts a fresh session: a new id (no fixation, SPEC §4.3) holding identity and tokens.
+ * `regenerate` replaces `req.session`, so the new object is read only after it.
+ */
+async function startSession(
+  req: Request,
+  identity: Identity,
+  tokens: client.TokenEndpointResponse,
+  now: number,
+): Promise<void> {
+  await promisify((done) => req.session.regenerate(done));
+  const fresh = req.session;
+  fresh.user = identity;
+  fresh.tokens = {
+    idToken: tokens.id_token,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token,
+    expiresAt: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
+  };
+  fresh.createdAt = now;
+  fresh.csrf = randomBytes(32).toString('base64url');
+  await promisify((done) => fresh.save(done));
+}
+
+function startAgainLink(): ReturnType<typeof html> {
+  return html`<p><a class="button" href="/.ztna/login?rd=%2F">Sign in again</a></p>`;
+}
+
+/**
+ * GET /.ztna/callback: completes the login. The state must match a sealed login-state cookie
+ * of this browser; openid-client verifies state, PKCE, the ID token and its nonce.
+ */
+export function createCallbackHandler(deps: CallbackDeps) {
+  function refuse(
+    req: Request,
+    res: Response,
+    context: RequestContext,
+    code: 'ZTNA_ERR_LOGIN_STATE_INVALID' | 'ZTNA_ERR_LOGIN_REJECTED',
+    why: string,
+  ): void {
+    deps.metrics.authEvents.inc({ event: 'login_fail' });
+    context.outcome = 'login';
+    context.note = `login_fail:${why}`;
+    deps.sendPage(req, res, errorPage(code, startAgainLink()), context.requestId);
+  }
+
+  return async function finishLogin(req: Request, res: Response): Promise<void> {
+    const context = contextOf(req);
+    const state = typeof req.query.state === 'string' ? req.query.state : undefined;
+    const cookieName =
+      state === undefined ? undefined : deps.names.loginState(context.scheme, state);
+    const sealed =
+      cookieName === undefined ? undefined : readCookie(req.headers.cookie, cookieName);
+    const login = sealed === undefined ? undefined : await deps.sealer.open(sealed);
+    if (login === undefined || login.state !== state)
+      return refuse(req, res, context, 'ZTNA_ERR_LOGIN_STATE_INVALID', 'state');
+    res.clearCookie(cookieName!, loginCookieAttributes(context.scheme));
+    if (req.query.error !== undefined) {
+      // The IdP's error text is attacker-influenced (it travels in the URL): log a bounded code only.
+      const code =
+        typeof req.query.error === 'string' && /^[a-z_]{1,64}$/.test(req.query.error)
+          ? req.query.error
+          : 'invalid';
+      return refuse(req, res, context, 'ZTNA_ERR_LOGIN_REJECTED', code);
+    }
+
+    const configuration = await deps.oidc.configuration();
+    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    try {
+      tokens = await client.authorizationCodeGrant(
+        configuration,
+        new URL(callbackUrl(context) + context.target!.query),
+        {
+          pkceCodeVerifier: login.codeVerifier,
+          expectedState: login.state,
+          expectedNonce: login.nonce,
+          idTokenExpected: true,
+        },
+      );
+    } catch (error) {
+      deps.metrics.authEvents.inc({ event: 'login_fail' });
+      throw new GatewayError('ZTNA_ERR_LOGIN_FAILED', { cause: error });
+    }
+    const claims = tokens.claims()! as Record<string, unknown>;
+    const userinfo = await fetchMissingClaims(
+      configuration,
+      tokens,
+      claims,
+      deps.groupsClaim,
+      deps.log,
+    );
+    const identity = identityFromClaims(claims, userinfo, deps.groupsClaim);
+    await startSession(req, identity, tokens, deps.now());
+
+    deps.metrics.authEvents.inc({ event: 'login_ok' });
+    context.identity = identity;
+    context.auth = 'session';
+    context.outcome = 'login';
+    context.note = 'login_ok';
+    res.redirect(302, login.returnTo);
+  };
+}

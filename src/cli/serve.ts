@@ -1,0 +1,229 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Loggers } from '../audit/loggers.js';
+import { createLoggers } from '../audit/loggers.js';
+import { createAdminApp } from '../admin/admin-app.js';
+import type { ReadinessCheck } from '../admin/admin-app.js';
+import { createApp } from '../app.js';
+import { createOidcClient } from '../auth/oidc-client.js';
+import type { GatewaySettings } from '../config/gateway-settings.js';
+import { parseListenAddress } from '../config/gateway-settings.js';
+import { formatIssue, sortIssues } from '../config/issues.js';
+import { loadConfiguration } from '../config/load-configuration.js';
+import type { RouteTable } from '../config/route-table.js';
+import { createMetrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/registry.js';
+import { createAgentPool } from '../proxy/agents.js';
+import { MemorySessionStore } from '../session/memory-store.js';
+import { parseOptions } from './args.js';
+import { EXIT_FAILURE, EXIT_OK } from './io.js';
+import type { CliIo } from './io.js';
+
+export const SERVE_USAGE =
+  'ztna-gateway serve [--config config/gateway.yaml] [--routes routes.yaml] [--listen HOST:PORT] [--demo]';
+
+/**
+ * Limits of the proxy listener. Headers are bounded (16 KiB) and must arrive within 20 s
+ * (slowloris); a whole request body within 5 min; idle keep-alive connections close after 5 s.
+ */
+const PROXY_SERVER_OPTIONS: ServerOptions = {
+  maxHeaderSize: 16 * 1024,
+  headersTimeout: 20_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+};
+
+export interface StartGatewayOptions {
+  readonly settings: GatewaySettings;
+  readonly table: RouteTable;
+  readonly loggers: Loggers;
+  readonly now?: () => number;
+  /** How long SIGTERM waits for in-flight requests before cutting connections. */
+  readonly drainTimeoutMs?: number;
+}
+
+/** A running gateway: both listeners up; `close` drains and stops everything. */
+export interface RunningGateway {
+  readonly proxyAddress: AddressInfo;
+  readonly adminAddress: AddressInfo;
+  readonly metrics: Metrics;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, address: { host: string; port: number }): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `${address.host}:${address.port} is already in use; choose another address (--listen or listen/admin_listen)`,
+            )
+          : error,
+      );
+    };
+    server.once('error', onError);
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, then cuts what is left at the deadline. */
+async function drain(server: Server, upgraded: Set<Socket>, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const deadline = Date.now() + timeoutMs;
+  // Keep-alive connections become idle once their response is done: close them as they do.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+  server.closeIdleConnections();
+  const timedOut = new Promise<void>((resolve) =>
+    setTimeout(resolve, Math.max(0, deadline - Date.now())).unref(),
+  );
+  await Promise.race([closed, timedOut]);
+  clearInterval(sweeper);
+  server.closeAllConnections();
+  for (const socket of upgraded) socket.destroy();
+  await closed;
+}
+
+/**
+ * Starts the gateway: the proxy listener (HTTP or HTTPS) with the pipeline of app.ts, and the
+ * admin listener. Used by `serve` and by the integration tests, which run it on port 0.
+ */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { settings, loggers } = options;
+  const metrics = createMetrics();
+  const oidc = createOidcClient(settings.idp, loggers.log);
+  const store = new MemorySessionStore(settings.session.idleTimeoutMs);
+  const agents = createAgentPool();
+  const table = options.table;
+  metrics.configInfo.set({ hash: table.hash, routes: String(table.routes.length) }, 1);
+  metrics.countSessionsWith(() => store.size());
+
+  const gateway = createApp({
+    settings,
+    routes: () => table,
+    oidc,
+    store,
+    agents,
+    metrics,
+    loggers,
+    now: options.now ?? Date.now,
+  });
+  const proxyServer = settings.tls
+    ? createHttpsServer(
+        { ...PROXY_SERVER_OPTIONS, cert: settings.tls.cert, key: settings.tls.key },
+        gateway.handleRequest,
+      )
+    : createHttpServer(PROXY_SERVER_OPTIONS, gateway.handleRequest);
+  const upgraded = new Set<Socket>();
+  proxyServer.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    void gateway.handleUpgrade(req, socket, head);
+  });
+
+  const checks: ReadinessCheck[] = [
+    { name: 'config', ready: () => true },
+    { name: 'idp', ready: () => oidc.isReady() },
+    { name: 'session_store', ready: () => true },
+  ];
+  const adminServer = createHttpServer(createAdminApp(metrics, checks));
+
+  oidc.start();
+  let proxyAddress: AddressInfo;
+  let adminAddress: AddressInfo;
+  try {
+    proxyAddress = await listen(proxyServer, settings.listen);
+    adminAddress = await listen(adminServer, settings.adminListen);
+  } catch (error) {
+    proxyServer.close();
+    oidc.close();
+    store.close();
+    throw error;
+  }
+  loggers.log.info(
+    {
+      listen: proxyAddress,
+      admin: adminAddress,
+      routes: table.routes.length,
+      tls: settings.tls !== undefined,
+    },
+    'gateway listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    proxyAddress,
+    adminAddress,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        loggers.log.info('draining');
+        await drain(proxyServer, upgraded, options.drainTimeoutMs ?? 25_000);
+        adminServer.closeAllConnections();
+        await new Promise<void>((resolve) => adminServer.close(() => resolve()));
+        oidc.close();
+        store.close();
+        agents.destroy();
+        loggers.log.info('stopped');
+        loggers.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Runs until SIGTERM/SIGINT, then drains in-flight requests and exits (SPEC §12). */
+function runUntilSignal(gateway: RunningGateway): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void gateway.close().then(() => resolve(EXIT_OK));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+/** `ztna-gateway serve`: the default command. */
+export async function runServe(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseOptions(
+    argv,
+    {
+      config: { type: 'string' },
+      routes: { type: 'string' },
+      listen: { type: 'string' },
+      demo: { type: 'boolean' },
+    },
+    io.env,
+  );
+  if (values.demo === true) {
+    // Loaded only here, so a production gateway never imports the embedded IdP.
+    const { runDemo } = await import('../demo/run-demo.js');
+    const demo = await runDemo({ listen: values.listen as string | undefined, io });
+    return runUntilSignal(demo);
+  }
+  const configuration = await loadConfiguration(
+    (values.config as string | undefined) ?? 'config/gateway.yaml',
+    values.routes as string | undefined,
+    io.env,
+  );
+  if (!configuration.ok) {
+    for (const issue of sortIssues(configuration.issues)) io.stderr(formatIssue(issue));
+    io.stderr('refusing to start: fix the configuration above (ztna-gateway check shows the same)');
+    return EXIT_FAILURE;
+  }
+  const loggers = createLoggers(configuration.settings.logLevel);
+  for (const warning of configuration.warnings)
+    loggers.log.warn({ config: formatIssue(warning) }, 'config warning');
+  const settings =
+    values.listen === undefined
+      ? configuration.settings
+      : { ...configuration.settings, listen: parseListenAddress(values.listen as string) };
+  const gateway = await startGateway({ settings, table: configuration.table, loggers });
+  return runUntilSignal(gateway);
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import {
+  cidr,
+  duration,
+  envName,
+  listenAddress,
+  strictObject,
+  stringList,
+} from './schema-helpers.js';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** SPEC §4.1: an http:// issuer only on loopback (demo, tests); anything else must be https. */
+const issuerUrl = z.string({ error: 'must be the IdP issuer URL' }).refine((value) => {
+  const url = URL.parse(value);
+  if (url === null || url.search !== '' || url.hash !== '') return false;
+  return (
+    url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
+  );
+}, 'must be an https:// URL (http:// is accepted only for a loopback IdP)');
+
+const idpSchema = strictObject({
+  issuer: issuerUrl,
+  client_id: z.string({ error: 'must be a string' }).min(1),
+  client_secret_env: envName().optional(),
+  client_secret_file: z.string().min(1).optional(),
+  scopes: stringList('scopes')
+    .refine((s) => s.includes('openid'), 'must include openid')
+    .default(['openid', 'email', 'profile', 'groups', 'offline_access']),
+  groups_claim: z.string().min(1).default('groups'),
+  client_auth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  ca_file: z.string().min(1).optional(),
+}).superRefine((idp, ctx) => {
+  if ((idp.client_secret_env === undefined) === (idp.client_secret_file === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['client_secret_env'],
+      message:
+        'must be set, or client_secret_file instead (exactly one; secrets never live in this file)',
+    });
+  }
+});
+
+const sessionSchema = strictObject({
+  secret_env: envName().optional(),
+  secret_file: z.string().min(1).optional(),
+  store: z.enum(['memory']).default('memory'),
+  cookie_name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, "-" or "_"')
+    .default('ztna_session'),
+  cookie_domain: z
+    .string()
+    .regex(/^\.?[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a domain like .corp.example')
+    .optional(),
+  max_age: duration().prefault('12h'),
+  idle_timeout: duration().prefault('1h'),
+}).superRefine((session, ctx) => {
+  if ((session.secret_env === undefined) === (session.secret_file === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['secret_env'],
+      message: 'must be set, or secret_file instead (exactly one; >= 32 bytes)',
+    });
+  }
+  if (session.idle_timeout > session.max_age) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['idle_timeout'],
+      message: 'must not be longer than max_age',
+    });
+  }
+});
+
+/** config/gateway.yaml (SPEC §4.1). */
+export const gatewayFileSchema = strictObject({
+  listen: listenAddress().default('0.0.0.0:8080'),
+  tls: strictObject({
+    cert_file: z.string({ error: 'must be a file path' }).min(1),
+    key_file: z.string({ error: 'must be a file path' }).min(1),
+  }).optional(),
+  admin_listen: listenAddress().default('127.0.0.1:9091'),
+  routes_file: z.string().min(1).default('../routes.yaml'),
+  trusted_proxies: z.array(cidr(), { error: 'must be a list of CIDR blocks' }).default([]),
+  idp: idpSchema,
+  session: sessionSchema,
+  log: strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  }).prefault({}),
+});
+
+export type GatewayFile = z.output<typeof gatewayFileSchema>;
+
+export const GATEWAY_HINTS: Readonly<Record<string, string>> = {
+  listen: 'listen: "0.0.0.0:8080"',
+  admin_listen: 'admin_listen: "127.0.0.1:9091"',
+  trusted_proxies: 'trusted_proxies: [10.0.0.0/8]',
+  issuer: 'issuer: https://idp.corp.example',
+  client_id: 'client_id: ztna-gateway',
+  client_secret_env: 'client_secret_env: ZTNA_CLIENT_SECRET',
+  secret_env: 'secret_env: ZTNA_SESSION_SECRET',
+  scopes: 'scopes: [openid, email, profile, groups]',
+  max_age: 'max_age: 12h',
+  idle_timeout: 'idle_timeout: 1h',
+  idp: 'idp: { issuer: https://idp.corp.example, client_id: ztna-gateway, client_secret_env: ZTNA_CLIENT_SECRET }',
+  session: 'session: { secret_env: ZTNA_SESSION_SECRET }',
+};

@@ -1,0 +1,192 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createCidrMatcher } from '../lib/cidr.js';
+import type { GatewayFile } from './gateway-schema.js';
+import type { ConfigIssue } from './issues.js';
+import { issueAt } from './load.js';
+import type { YamlSource } from './yaml-source.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** gateway.yaml resolved for running: secrets read, files loaded, paths absolute. */
+export interface GatewaySettings {
+  readonly listen: ListenAddress;
+  readonly adminListen: ListenAddress;
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly routesFile: string;
+  /** Whether a TCP peer is a proxy whose X-Forwarded-* we believe. */
+  readonly isTrustedProxy: (ip: string) => boolean;
+  readonly idp: {
+    readonly issuer: URL;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly clientAuth: 'client_secret_basic' | 'client_secret_post';
+    readonly scopes: readonly string[];
+    readonly groupsClaim: string;
+  };
+  readonly session: {
+    readonly secret: string;
+    readonly cookieName: string;
+    readonly cookieDomain: string | undefined;
+    readonly maxAgeMs: number;
+    readonly idleTimeoutMs: number;
+  };
+  readonly logLevel: GatewayFile['log']['level'];
+}
+
+/** Minimum session secret length in bytes (SPEC §4.1). */
+export const MIN_SESSION_SECRET_BYTES = 32;
+
+export function parseListenAddress(text: string): ListenAddress {
+  const colon = text.lastIndexOf(':');
+  let host = text.slice(0, colon);
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(text.slice(colon + 1)) };
+}
+
+/** Where a secret comes from: the env var or file named at `section.envKey` / `section.fileKey`. */
+interface SecretSource {
+  readonly section: string;
+  readonly envKey: string;
+  readonly fileKey: string;
+  readonly env: string | undefined;
+  readonly file: string | undefined;
+}
+
+async function readSecret(
+  source: YamlSource,
+  base: string,
+  env: NodeJS.ProcessEnv,
+  spec: SecretSource,
+  issues: ConfigIssue[],
+): Promise<string> {
+  if (spec.env !== undefined) {
+    const value = env[spec.env];
+    if (value === undefined || value === '') {
+      issues.push(
+        issueAt(
+          source,
+          [spec.section, spec.envKey],
+          `names ${spec.env}, which is not set`,
+          `export ${spec.env}=...`,
+        ),
+      );
+      return '';
+    }
+    return value;
+  }
+  try {
+    return (await readFile(resolve(base, spec.file!), 'utf8')).trim();
+  } catch (error) {
+    issues.push(
+      issueAt(
+        source,
+        [spec.section, spec.fileKey],
+        `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      ),
+    );
+    return '';
+  }
+}
+
+async function readPem(
+  source: YamlSource,
+  base: string,
+  path: string[],
+  file: string,
+  issues: ConfigIssue[],
+): Promise<Buffer> {
+  try {
+    return await readFile(resolve(base, file));
+  } catch (error) {
+    issues.push(
+      issueAt(source, path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`),
+    );
+    return Buffer.alloc(0);
+  }
+}
+
+/**
+ * Turns a validated gateway.yaml into running settings: reads secrets from the environment or
+ * files (never from the file itself or the command line), reads TLS files, resolves paths
+ * relative to the config file. Every problem is reported, positioned at the key that named it.
+ */
+export async function resolveGatewaySettings(
+  file: GatewayFile,
+  source: YamlSource,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ok: true; settings: GatewaySettings } | { ok: false; issues: ConfigIssue[] }> {
+  const base = dirname(resolve(source.file));
+  const issues: ConfigIssue[] = [];
+  const clientSecret = await readSecret(
+    source,
+    base,
+    env,
+    {
+      section: 'idp',
+      envKey: 'client_secret_env',
+      fileKey: 'client_secret_file',
+      env: file.idp.client_secret_env,
+      file: file.idp.client_secret_file,
+    },
+    issues,
+  );
+  const sessionSecret = await readSecret(
+    source,
+    base,
+    env,
+    {
+      section: 'session',
+      envKey: 'secret_env',
+      fileKey: 'secret_file',
+      env: file.session.secret_env,
+      file: file.session.secret_file,
+    },
+    issues,
+  );
+  if (sessionSecret !== '' && Buffer.byteLength(sessionSecret) < MIN_SESSION_SECRET_BYTES) {
+    const key = file.session.secret_env !== undefined ? 'secret_env' : 'secret_file';
+    issues.push(
+      issueAt(
+        source,
+        ['session', key],
+        `gives a secret of ${Buffer.byteLength(sessionSecret)} bytes; at least ${MIN_SESSION_SECRET_BYTES} are required`,
+        'openssl rand -base64 48',
+      ),
+    );
+  }
+  const tls = file.tls && {
+    cert: await readPem(source, base, ['tls', 'cert_file'], file.tls.cert_file, issues),
+    key: await readPem(source, base, ['tls', 'key_file'], file.tls.key_file, issues),
+  };
+  if (issues.length > 0) return { ok: false, issues };
+  return {
+    ok: true,
+    settings: {
+      listen: parseListenAddress(file.listen),
+      adminListen: parseListenAddress(file.admin_listen),
+      tls,
+      routesFile: resolve(base, file.routes_file),
+      isTrustedProxy: createCidrMatcher(file.trusted_proxies),
+      idp: {
+        issuer: new URL(file.idp.issuer),
+        clientId: file.idp.client_id,
+        clientSecret,
+        clientAuth: file.idp.client_auth,
+        scopes: file.idp.scopes,
+        groupsClaim: file.idp.groups_claim,
+      },
+      session: {
+        secret: sessionSecret,
+        cookieName: file.session.cookie_name,
+        cookieDomain: file.session.cookie_domain,
+        maxAgeMs: file.session.max_age,
+        idleTimeoutMs: file.session.idle_timeout,
+      },
+      logLevel: file.log.level,
+    },
+  };
+}

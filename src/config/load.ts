@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import type { ConfigIssue } from './issues.js';
+import { GATEWAY_HINTS, gatewayFileSchema } from './gateway-schema.js';
+import type { GatewayFile } from './gateway-schema.js';
+import { ROUTES_HINTS, routesFileSchema } from './routes-schema.js';
+import type { RoutesFile } from './routes-schema.js';
+import { formatPath, translateZodIssues } from './zod-issues.js';
+import type { HintTable, SubjectNamer } from './zod-issues.js';
+import { parseYaml } from './yaml-source.js';
+import type { YamlSource } from './yaml-source.js';
+
+/** A validated file, with its source kept for positioning later findings (secrets, warnings). */
+export type Loaded<T> =
+  | {
+      readonly ok: true;
+      readonly value: T;
+      readonly source: YamlSource;
+      readonly warnings: ConfigIssue[];
+    }
+  | { readonly ok: false; readonly issues: ConfigIssue[] };
+
+function validate<S extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: S,
+  namer: SubjectNamer,
+  hints: HintTable,
+): Loaded<z.output<S>> {
+  const parsed = parseYaml(file, text);
+  if (!parsed.ok) return parsed;
+  const { source } = parsed;
+  if (source.data === null || source.data === undefined) {
+    return {
+      ok: false,
+      issues: [{ file, line: 1, col: 1, severity: 'error', message: 'the file is empty' }],
+    };
+  }
+  const result = schema.safeParse(source.data, { reportInput: true });
+  if (!result.success) {
+    return { ok: false, issues: translateZodIssues(result.error.issues, source, namer, hints) };
+  }
+  return { ok: true, value: result.data, source, warnings: [] };
+}
+
+const plainNamer: SubjectNamer = (path) => ({ rest: path });
+
+/** Names issues inside `routes[i]` after the route: `route "wiki": policy.allow[0] …`. */
+const routeNamer: SubjectNamer = (path, data) => {
+  if (path[0] !== 'routes' || typeof path[1] !== 'number') return { rest: path };
+  const routes = (data as { routes?: unknown } | null)?.routes;
+  const name = Array.isArray(routes)
+    ? (routes[path[1]] as { name?: unknown } | null)?.name
+    : undefined;
+  const subject =
+    typeof name === 'string' && name !== '' ? `route "${name}"` : `routes[${path[1]}]`;
+  return { subject, rest: path.slice(2) };
+};
+
+/** Findings that are not errors: the file still takes effect. */
+function lintRoutes(routes: RoutesFile, source: YamlSource): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  routes.routes.forEach((route, i) => {
+    if (!route.public && route.policy === undefined) {
+      const { line, col } = source.position(['routes', i]);
+      warnings.push({
+        file: source.file,
+        line,
+        col,
+        severity: 'warning',
+        message: `route "${route.name}": has no policy and is not public, so it denies everyone`,
+        hint: 'add policy: { allow: [...] } or public: true',
+      });
+    }
+  });
+  return warnings;
+}
+
+/** Validates routes.yaml text; never throws on bad input. */
+export function parseRoutes(file: string, text: string): Loaded<RoutesFile> {
+  const loaded = validate(file, text, routesFileSchema, routeNamer, ROUTES_HINTS);
+  if (!loaded.ok) return loaded;
+  return { ...loaded, warnings: lintRoutes(loaded.value, loaded.source) };
+}
+
+/** Validates gateway.yaml text; never throws on bad input. */
+export function parseGateway(file: string, text: string): Loaded<GatewayFile> {
+  return validate(file, text, gatewayFileSchema, plainNamer, GATEWAY_HINTS);
+}
+
+/** Reads a file for a loader, turning a read failure into an issue at 1:1. */
+export async function readConfigText(
+  file: string,
+): Promise<{ text: string } | { issues: ConfigIssue[] }> {
+  try {
+    return { text: await readFile(file, 'utf8') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : `cannot read (${code ?? 'error'})`;
+    return { issues: [{ file, line: 1, col: 1, severity: 'error', message: why }] };
+  }
+}
+
+export async function loadRoutesFile(file: string): Promise<Loaded<RoutesFile>> {
+  const read = await readConfigText(file);
+  return 'issues' in read ? { ok: false, issues: read.issues } : parseRoutes(file, read.text);
+}
+
+export async function loadGatewayFile(file: string): Promise<Loaded<GatewayFile>> {
+  const read = await readConfigText(file);
+  return 'issues' in read ? { ok: false, issues: read.issues } : parseGateway(file, read.text);
+}
+
+/**
+ * An issue about a key of an already-validated file (a missing secret, an unreadable file):
+ * `message` follows the key's dotted path, as in every other issue.
+ */
+export function issueAt(
+  source: YamlSource,
+  path: readonly PropertyKey[],
+  message: string,
+  hint?: string,
+): ConfigIssue {
+  const { line, col } = source.position(path);
+  const named = routeNamer(path, source.data);
+  const field = formatPath(named.rest);
+  const text = [named.subject && `${named.subject}:`, field, message].filter(Boolean).join(' ');
+  return { file: source.file, line, col, severity: 'error', message: text, hint };
+}

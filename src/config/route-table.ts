@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { compilePolicy } from '../policy/compile.js';
+import type { CompiledPolicy } from '../policy/types.js';
+import { canonicalizeTarget } from '../routing/canonicalize.js';
+import { createRouteIndex } from '../routing/route-index.js';
+import type { RouteIndex } from '../routing/route-index.js';
+import type { ConfigIssue } from './issues.js';
+import { issueAt, parseRoutes, readConfigText } from './load.js';
+import type { RouteConfig, RoutesFile } from './routes-schema.js';
+
+/** A route ready for the request path: everything parsed, compiled and read at load time. */
+export interface CompiledRoute {
+  readonly name: string;
+  readonly host: string;
+  readonly path: string;
+  readonly pathSegments: readonly string[];
+  readonly upstream: URL;
+  readonly stripPrefix: boolean;
+  readonly preserveHost: boolean;
+  readonly websockets: boolean;
+  readonly timeoutMs: number;
+  /** PEM text of a private CA and the TLS name to verify, for https upstreams. */
+  readonly upstreamTls:
+    { readonly ca?: string | undefined; readonly serverName?: string | undefined } | undefined;
+  readonly public: boolean;
+  /** Undefined when the route has no policy: it denies everyone. */
+  readonly policy: CompiledPolicy | undefined;
+}
+
+/** One immutable version of routes.yaml. Hot reload swaps whole tables, never parts. */
+export interface RouteTable {
+  readonly routes: readonly CompiledRoute[];
+  readonly index: RouteIndex<CompiledRoute>;
+  /** First 12 hex digits of the SHA-256 of the file text (the `ztna_config_info` label). */
+  readonly hash: string;
+  readonly warnings: readonly ConfigIssue[];
+}
+
+function segmentsOf(path: string): readonly string[] {
+  const result = canonicalizeTarget(path);
+  if (!result.ok) throw new TypeError(`route path ${path} was not validated`);
+  return result.target.segments;
+}
+
+function compileRoute(route: RouteConfig, ca: string | undefined): CompiledRoute {
+  return {
+    name: route.name,
+    host: route.host,
+    path: route.path,
+    pathSegments: segmentsOf(route.path),
+    upstream: new URL(route.upstream),
+    stripPrefix: route.strip_prefix,
+    preserveHost: route.preserve_host,
+    websockets: route.websockets,
+    timeoutMs: route.timeout,
+    upstreamTls: route.upstream_tls && { ca, serverName: route.upstream_tls.server_name },
+    public: route.public,
+    policy: route.policy && compilePolicy(route.policy),
+  };
+}
+
+/** Compiles validated routes; `cas` holds the PEM text of each route's `upstream_tls.ca_file`. */
+export function compileRouteTable(
+  file: RoutesFile,
+  text: string,
+  cas: ReadonlyMap<string, string> = new Map(),
+  warnings: readonly ConfigIssue[] = [],
+): RouteTable {
+  const routes = file.routes.map((r) =>
+    compileRoute(r, r.upstream_tls?.ca_file && cas.get(r.upstream_tls.ca_file)),
+  );
+  return {
+    routes,
+    index: createRouteIndex(routes),
+    hash: createHash('sha256').update(text).digest('hex').slice(0, 12),
+    warnings,
+  };
+}
+
+export type RouteTableResult =
+  | { readonly ok: true; readonly table: RouteTable }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/**
+ * Reads, validates and compiles routes.yaml, including the CA files it names (relative to the
+ * routes file). Never throws on bad input: a bad file is a list of issues, and the caller keeps
+ * whatever table it had.
+ */
+export async function loadRouteTable(file: string): Promise<RouteTableResult> {
+  const read = await readConfigText(file);
+  if ('issues' in read) return { ok: false, issues: read.issues };
+  const loaded = parseRoutes(file, read.text);
+  if (!loaded.ok) return loaded;
+  const cas = new Map<string, string>();
+  const issues: ConfigIssue[] = [];
+  for (const [i, route] of loaded.value.routes.entries()) {
+    const caFile = route.upstream_tls?.ca_file;
+    if (caFile === undefined || cas.has(caFile)) continue;
+    try {
+      cas.set(caFile, await readFile(resolve(dirname(file), caFile), 'utf8'));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      issues.push(
+        issueAt(
+          loaded.source,
+          ['routes', i, 'upstream_tls', 'ca_file'],
+          `cannot be read (${code})`,
+        ),
+      );
+    }
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, table: compileRouteTable(loaded.value, read.text, cas, loaded.warnings) };
+}

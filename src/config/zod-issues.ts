@@ -1,0 +1,158 @@
+import type { z } from 'zod';
+import { suggestClosest } from '../lib/did-you-mean.js';
+import type { ConfigIssue } from './issues.js';
+import { knownKeysOf } from './schema-helpers.js';
+import type { YamlSource } from './yaml-source.js';
+
+type Path = readonly PropertyKey[];
+
+/** Names the thing an issue is about: `route "wiki"` rather than `routes[0]`. */
+export type SubjectNamer = (path: Path, data: unknown) => { subject?: string; rest: Path };
+
+/** Example snippets shown as hints, keyed by the field the issue is about. */
+export type HintTable = Readonly<Record<string, string>>;
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping of keys to values',
+};
+
+/** Describes a received value in an admin's words: "a string", "a list", "nothing". */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string')
+    return `a string ("${value.length > 40 ? value.slice(0, 40) + '…' : value}")`;
+  return `${typeof value === 'number' ? 'a number' : typeof value} (${String(value)})`;
+}
+
+/** `policy.allow[0].groups` */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return out;
+}
+
+function lastKey(path: Path): string | undefined {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const segment = path[i];
+    if (typeof segment === 'string') return segment;
+  }
+  return undefined;
+}
+
+function prefixed(namer: SubjectNamer, data: unknown, path: Path, text: string): string {
+  const { subject, rest } = namer(path, data);
+  const field = formatPath(rest);
+  const head = [subject && `${subject}:`, field].filter(Boolean).join(' ');
+  return head === '' ? text : `${head} ${text}`;
+}
+
+/**
+ * Translates zod issues into positioned config issues with a message naming the subject and
+ * field, and a hint (an example, a "did you mean", or the allowed values).
+ */
+export function translateZodIssues(
+  issues: readonly z.core.$ZodIssue[],
+  source: YamlSource,
+  namer: SubjectNamer,
+  hints: HintTable,
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const at = (path: Path, where: 'key' | 'value', message: string, hint?: string) => {
+    const { line, col } = source.position(path, where);
+    out.push({ file: source.file, line, col, severity: 'error', message, hint });
+  };
+  for (const issue of issues) {
+    const path = issue.path as Path;
+    const key = lastKey(path);
+    const exampleHint = key === undefined ? undefined : hints[key];
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const allowed = knownKeysOf(issue.input);
+        for (const unknown of issue.keys) {
+          const guess = suggestClosest(unknown, allowed);
+          const hint = guess ? `did you mean "${guess}"?` : `allowed keys: ${allowed.join(', ')}`;
+          const { subject, rest } = namer([...path, unknown], source.data);
+          const where = formatPath(rest.slice(0, -1));
+          const text = `unknown key "${unknown}"${where ? ` in ${where}` : ''}`;
+          at([...path, unknown], 'key', subject ? `${subject}: ${text}` : text, hint);
+        }
+        break;
+      }
+      case 'invalid_type': {
+        if (issue.input === undefined && key !== undefined) {
+          const parent = path.slice(0, -1);
+          const { subject, rest } = namer(parent, source.data);
+          const where = formatPath(rest);
+          const text = `missing required key "${key}"${where ? ` in ${where}` : ''}`;
+          at(parent, 'value', subject ? `${subject}: ${text}` : text, exampleHint);
+        } else {
+          const expected = issue.message.startsWith('must ')
+            ? issue.message
+            : `must be ${TYPE_WORDS[issue.expected] ?? issue.expected}`;
+          const text = `${expected}, got ${describeValue(issue.input)}`;
+          at(path, 'value', prefixed(namer, source.data, path, text), exampleHint);
+        }
+        break;
+      }
+      case 'invalid_value': {
+        const values = issue.values.map(String);
+        const guess =
+          typeof issue.input === 'string' ? suggestClosest(issue.input, values) : undefined;
+        const text = `must be one of ${values.join(', ')}, got ${describeValue(issue.input)}`;
+        at(
+          path,
+          'value',
+          prefixed(namer, source.data, path, text),
+          guess && `did you mean "${guess}"?`,
+        );
+        break;
+      }
+      case 'too_small':
+      case 'too_big': {
+        const text = issue.message.startsWith('must ')
+          ? issue.message
+          : describeBound(
+              issue.code,
+              issue.origin,
+              Number(issue.code === 'too_small' ? issue.minimum : issue.maximum),
+            );
+        at(path, 'value', prefixed(namer, source.data, path, text), exampleHint);
+        break;
+      }
+      default: {
+        const text = issue.message.startsWith('must ')
+          ? issue.message
+          : `is invalid: ${issue.message}`;
+        at(path, 'value', prefixed(namer, source.data, path, text), exampleHint);
+      }
+    }
+  }
+  return out;
+}
+
+function describeBound(code: 'too_small' | 'too_big', origin: string, bound: number): string {
+  if (origin === 'array') {
+    return code === 'too_small'
+      ? bound <= 1
+        ? 'must not be empty'
+        : `must have at least ${bound} entries`
+      : `must have at most ${bound} entries`;
+  }
+  if (origin === 'string') {
+    return code === 'too_small'
+      ? bound <= 1
+        ? 'must not be empty'
+        : `must be at least ${bound} characters`
+      : `must be at most ${bound} characters`;
+  }
+  return code === 'too_small' ? `must be at least ${bound}` : `must be at most ${bound}`;
+}

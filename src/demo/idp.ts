@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { escapeHtml } from '../lib/html.js';
+
+/** A person the embedded IdP can sign in. */
+export interface IdpUser {
+  readonly sub: string;
+  readonly username: string;
+  readonly password: string;
+  readonly email: string;
+  readonly emailVerified?: boolean;
+  readonly name: string;
+  /** Omit to issue no groups claim at all (to test fail-closed policies). */
+  readonly groups?: readonly string[];
+}
+
+export interface IdpClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+}
+
+/** A running IdP: the issuer is fixed as soon as it listens; clients are registered after. */
+export interface EmbeddedIdp {
+  readonly issuer: string;
+  /** Builds the provider for these clients; until then the IdP answers 503 (discovery retries). */
+  configure(clients: readonly IdpClient[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > 4096) req.destroy(new Error('form too large'));
+    });
+    req.on('end', () => resolve(new URLSearchParams(body)));
+    req.on('error', reject);
+  });
+}
+
+function loginForm(uid: string, users: readonly IdpUser[], error?: string): string {
+  const hints = users
+    .map(
+      (u) =>
+        `<li><code>${escapeHtml(u.username)}</code> — ${escapeHtml(u.name)} (${escapeHtml((u.groups ?? []).join(', ') || 'no groups')})</li>`,
+    )
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo IdP sign-in</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:10vh auto}input,button{font:inherit;display:block;margin:.4rem 0;padding:.4rem;width:100%}.err{color:#b00}</style></head>
+<body><h1>Demo IdP</h1>${error ? `<p class="err">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login">
+<label>Username <input name="username" autocomplete="username" autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button type="submit">Sign in</button></form>
+<p>Demo users:</p><ul>${hints}</ul></body></html>`;
+}
+
+/**
+ * Starts an embedded OpenID Connect provider (oidc-provider) on loopback: the IdP of
+ * `serve --demo` and of the integration tests. Users sign in on a plain form; consent is
+ * granted automatically (a first-party IdP); refresh tokens are issued for `offline_access`
+ * without forcing `prompt=consent` (as Okta, Entra ID and Keycloak behave).
+ */
+export async function startIdp(
+  users: readonly IdpUser[],
+  host = '127.0.0.1',
+): Promise<EmbeddedIdp> {
+  const { default: Provider } = await import('oidc-provider');
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = createServer((req, res) => {
+    if (handler === undefined) {
+      res.writeHead(503).end('starting');
+      return;
+    }
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${host}:${port}`;
+  const byLogin = new Map(users.flatMap((u) => [[u.username, u] as const, [u.email, u] as const]));
+  const bySub = new Map(users.map((u) => [u.sub, u]));
+
+  async function configure(clients: readonly IdpClient[]): Promise<void> {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const configuration: Configuration = {
+      clients: clients.map((c) => ({
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        redirect_uris: [...c.redirectUris],
+        post_logout_redirect_uris: [...c.postLogoutRedirectUris],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      })),
+      jwks: {
+        keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'demo-idp' }],
+      },
+      cookies: { keys: [randomBytes(32).toString('base64url')] },
+      claims: {
+        openid: ['sub'],
+        email: ['email', 'email_verified'],
+        profile: ['name'],
+        groups: ['groups'],
+      },
+      scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+      // Email and groups in the ID token too, like most corporate IdPs are configured.
+      conformIdTokenClaims: false,
+      features: {
+        devInteractions: { enabled: false },
+        rpInitiatedLogout: { enabled: true },
+      },
+      pkce: { required: () => true },
+      interactions: {
+        url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}`,
+      },
+      findAccount: (_ctx: KoaContextWithOIDC, sub: string) => {
+        const user = bySub.get(sub);
+        if (user === undefined) return undefined;
+        return {
+          accountId: sub,
+          claims: () => ({
+            sub,
+            email: user.email,
+            email_verified: user.emailVerified ?? true,
+            name: user.name,
+            ...(user.groups !== undefined && { groups: [...user.groups] }),
+          }),
+        };
+      },
+      // First-party IdP: grant what the gateway asks for without a consent screen.
+      loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+        const grantId =
+          ctx.oidc.result?.consent?.grantId ??
+          ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
+        const grant = grantId
+          ? await ctx.oidc.provider.Grant.find(grantId)
+          : new ctx.oidc.provider.Grant({
+              clientId: ctx.oidc.client!.clientId,
+              accountId: ctx.oidc.session!.accountId!,
+            });
+        if (grant === undefined) return undefined;
+        grant.addOIDCScope('openid offline_access email profile groups');
+        grant.addOIDCClaims(['email', 'email_verified', 'name', 'groups']);
+        await grant.save();
+        return grant;
+      },
+      issueRefreshToken: async (_ctx: KoaContextWithOIDC, client) =>
+        client.grantTypeAllowed('refresh_token'),
+      ttl: {
+        AccessToken: 3600,
+        IdToken: 3600,
+        RefreshToken: 86400,
+        Session: 86400,
+        Interaction: 600,
+        Grant: 86400,
+      },
+    };
+    const provider = new Provider(issuer, configuration);
+    // The provider logs "default function called" notes; they are for IdP operators, not us.
+    provider.on('server_error', () => undefined);
+    const providerHandler = provider.callback();
+
+    handler = (req, res) => {
+      const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec(req.url ?? '');
+      if (match === null) {
+        providerHandler(req, res);
+        return;
+      }
+      void (async () => {
+        try {
+          const details = await provider.interactionDetails(req, res);
+          if (details.uid !== match[1]) throw new Error('interaction mismatch');
+          if (req.method === 'POST' && match[2] !== undefined) {
+            const form = await readForm(req);
+            const user = byLogin.get(form.get('username') ?? '');
+            if (user === undefined || user.password !== form.get('password')) {
+              res
+                .writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' })
+                .end(loginForm(details.uid, users, 'Unknown user or wrong password.'));
+              return;
+            }
+            await provider.interactionFinished(
+              req,
+              res,
+              { login: { accountId: user.sub, amr: ['pwd'] } },
+              { mergeWithLastSubmission: false },
+            );
+            return;
+          }
+          res
+            .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+            .end(loginForm(details.uid, users));
+        } catch {
+          res
+            .writeHead(400, { 'Content-Type': 'text/plain' })
+            .end('This sign-in expired. Go back to the application and start again.');
+        }
+      })();
+    };
+  }
+
+  return {
+    issuer,
+    configure,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The one registry of operational error codes (DESIGN §3). Each has the HTTP status the client
+ * gets and the sentence shown on the error page; the cause is logged, never shown.
+ * docs/errors.md lists them all (a test keeps the two in step).
+ */
+export const ERROR_CODES = {
+  ZTNA_ERR_REQUEST_BAD_TARGET: {
+    status: 400,
+    title: 'Bad request',
+    message: 'The address of this request is not acceptable.',
+  },
+  ZTNA_ERR_REQUEST_BAD_HOST: {
+    status: 400,
+    title: 'Bad request',
+    message: 'The Host header of this request is missing, repeated or malformed.',
+  },
+  ZTNA_ERR_REQUEST_BAD_BODY: {
+    status: 400,
+    title: 'Bad request',
+    message: 'The body of this request is too large or malformed.',
+  },
+  ZTNA_ERR_ROUTE_NOT_FOUND: {
+    status: 404,
+    title: 'Not found',
+    message: 'No application is published at this address.',
+  },
+  ZTNA_ERR_AUTH_REQUIRED: {
+    status: 401,
+    title: 'Sign-in required',
+    message: 'Sign in to use this application.',
+  },
+  ZTNA_ERR_WEBSOCKETS_DISABLED: {
+    status: 403,
+    title: 'WebSockets not allowed',
+    message: 'This application does not accept WebSocket connections through the gateway.',
+  },
+  ZTNA_ERR_POLICY_DENIED: {
+    status: 403,
+    title: 'Access denied',
+    message: 'You do not have access to this application.',
+  },
+  ZTNA_ERR_IDP_UNAVAILABLE: {
+    status: 503,
+    title: 'Sign-in unavailable',
+    message: 'The identity provider cannot be reached right now. Try again in a moment.',
+  },
+  ZTNA_ERR_LOGIN_STATE_INVALID: {
+    status: 400,
+    title: 'Sign-in expired',
+    message: 'This sign-in attempt expired or was started in another browser. Start again.',
+  },
+  ZTNA_ERR_LOGIN_REJECTED: {
+    status: 403,
+    title: 'Sign-in refused',
+    message: 'The identity provider did not sign you in.',
+  },
+  ZTNA_ERR_LOGIN_FAILED: {
+    status: 502,
+    title: 'Sign-in failed',
+    message: 'The answer of the identity provider could not be verified. Start again.',
+  },
+  ZTNA_ERR_LOGOUT_CSRF: {
+    status: 403,
+    title: 'Sign-out not confirmed',
+    message: 'The sign-out form expired. Open the sign-out page again.',
+  },
+  ZTNA_ERR_UPSTREAM_CONNECT: {
+    status: 502,
+    title: 'Application unreachable',
+    message: 'The application cannot be reached right now.',
+  },
+  ZTNA_ERR_UPSTREAM_RESET: {
+    status: 502,
+    title: 'Application error',
+    message: 'The application closed the connection unexpectedly.',
+  },
+  ZTNA_ERR_UPSTREAM_TLS: {
+    status: 502,
+    title: 'Application unreachable',
+    message: 'The secure connection to the application could not be verified.',
+  },
+  ZTNA_ERR_UPSTREAM_TIMEOUT: {
+    status: 504,
+    title: 'Application timed out',
+    message: 'The application did not answer in time.',
+  },
+  ZTNA_ERR_INTERNAL: {
+    status: 500,
+    title: 'Internal error',
+    message:
+      'Something went wrong in the gateway. The request id below helps the operators find out what.',
+  },
+} as const satisfies Record<string, { status: number; title: string; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * An operational error with a stable code. `expose` is false: clients see the registry's
+ * sentence and the request id, the `cause` goes to the log.
+ */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly expose = false;
+  constructor(code: ErrorCode, options?: { cause?: unknown; detail?: string }) {
+    super(options?.detail ?? ERROR_CODES[code].message, { cause: options?.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+/** Matches by `.code`, not instanceof (DESIGN §3: jest realms). */
+export function isGatewayError(error: unknown): error is GatewayError {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    Object.hasOwn(ERROR_CODES, (error as { code?: string }).code ?? '')
+  );
+}

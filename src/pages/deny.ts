@@ -1,0 +1,37 @@
+import type { Decision } from '../policy/reasons.js';
+import type { Identity } from '../policy/types.js';
+import { html } from './render.js';
+import type { Page } from './render.js';
+
+/**
+ * What the person should know about a denial: enough to act on, nothing that maps the policy
+ * for an attacker (no rule contents, no group names).
+ */
+export function explainDenial(decision: Decision): string {
+  switch (decision.reason) {
+    case 'deny:no_policy':
+      return 'This application is not open to anyone yet. Its administrators need to grant access.';
+    case 'deny:no_rule_matched':
+      return 'Your account is not among those allowed to use this application. Ask its owners for access if you need it.';
+    default:
+      return 'A rule of this application blocks your access.';
+  }
+}
+
+/** 403 page (or JSON) for a policy denial. */
+export function denyPage(
+  decision: Decision,
+  routeName: string,
+  identity: Identity | undefined,
+): Page {
+  const who = identity?.email ?? identity?.sub;
+  return {
+    status: 403,
+    title: 'Access denied',
+    body: html`<h1>Access denied</h1>
+      <p>${explainDenial(decision)}</p>
+      ${who === undefined ? '' : html`<p>You are signed in as <strong>${who}</strong>. <a href="/.ztna/logout">Sign in as someone else</a></p>`}
+      <p class="meta">Reason: <span class="mono">${decision.reason}</span></p>`,
+    json: { error: 'ZTNA_ERR_POLICY_DENIED', reason: decision.reason, route: routeName },
+  };
+}

@@ -1,0 +1,156 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { removeCookies } from '../lib/cookie-header.js';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the non-standard ones proxies still see. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/**
+ * Headers an upstream might believe, so a client may never send them: the gateway's identity
+ * headers and those of common peers (oauth2-proxy, Apache, Grafana), forwarding information
+ * the gateway sets itself, URL-override headers, and `Expect` (Node answers 100-continue here).
+ */
+const CLIENT_FORBIDDEN = new Set([
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-auth-request-preferred-username',
+  'x-auth-request-access-token',
+  'remote-user',
+  'x-remote-user',
+  'x-webauth-user',
+  'x-webauth-email',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-uri',
+  'forwarded',
+  'x-real-ip',
+  'x-original-url',
+  'x-original-uri',
+  'x-original-host',
+  'x-rewrite-url',
+  'x-request-id',
+  'expect',
+]);
+
+/** Prefixes the gateway owns outright (SPEC §8). */
+const OWNED_PREFIXES = ['x-ztna-', 'x-device-'];
+
+/**
+ * Compares header names the way a lenient upstream would: case-insensitively (Node already
+ * lower-cases) and with `_` read as `-`, so `X_Forwarded_Email` cannot slip through to a
+ * server (nginx, CGI, WSGI) that folds underscores into dashes.
+ */
+function normalizeName(name: string): string {
+  return name.includes('_') ? name.replaceAll('_', '-') : name;
+}
+
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const tokens = new Set<string>();
+  if (value === undefined) return tokens;
+  for (const token of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '') tokens.add(normalizeName(name));
+  }
+  return tokens;
+}
+
+export interface StripOptions {
+  /** True for a WebSocket upgrade: `Connection: upgrade` and `Upgrade` must survive. */
+  readonly upgrade: boolean;
+  /** Extra header names (lower-case) to strip: the route's own identity header names. */
+  readonly alsoStrip?: ReadonlySet<string>;
+  readonly isGatewayCookie: (name: string) => boolean;
+}
+
+/**
+ * Removes from a client request, in place, every header the upstream must not receive from
+ * the client (SPEC §8): hop-by-hop headers and those the client's `Connection` names,
+ * identity and forwarding headers, everything under `X-ZTNA-*` / `X-Device-*`, and the
+ * gateway's own cookies. Returns nothing; the caller then sets the trusted values.
+ */
+export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripOptions): void {
+  const named = connectionTokens(headers.connection);
+  const chunked = headers['transfer-encoding'] !== undefined;
+  for (const key of Object.keys(headers)) {
+    const name = normalizeName(key);
+    if (
+      HOP_BY_HOP.has(name) ||
+      CLIENT_FORBIDDEN.has(name) ||
+      named.has(name) ||
+      options.alsoStrip?.has(name) ||
+      OWNED_PREFIXES.some((prefix) => name.startsWith(prefix))
+    ) {
+      delete headers[key];
+    }
+  }
+  if (options.upgrade) {
+    headers.connection = 'upgrade';
+    headers.upgrade = 'websocket';
+  }
+  // Node decoded the client's chunked body; say so again, explicitly, so the body stays framed
+  // for every method (without it, Node would send a GET body unframed: request smuggling).
+  if (chunked) headers['transfer-encoding'] = 'chunked';
+  if (headers.cookie !== undefined) {
+    const rest = removeCookies(headers.cookie, options.isGatewayCookie);
+    if (rest === undefined) delete headers.cookie;
+    else headers.cookie = rest;
+  }
+}
+
+/**
+ * Copies an upstream response's headers for the client, without hop-by-hop headers (and those
+ * the upstream's `Connection` names) and without any Set-Cookie for a gateway cookie: an
+ * upstream must not be able to plant or clear the gateway's session.
+ */
+export function responseHeadersForClient(
+  headers: IncomingHttpHeaders,
+  isGatewayCookie: (name: string) => boolean,
+): OutgoingHttpHeaders {
+  const named = connectionTokens(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(key) || named.has(key)) continue;
+    if (key === 'set-cookie') {
+      const kept = (value as string[]).filter(
+        (line) => !isGatewayCookie(line.slice(0, line.indexOf('=')).trim()),
+      );
+      if (kept.length > 0) out[key] = kept;
+      continue;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * A header value Node will accept and no upstream can misparse: printable ASCII is kept,
+ * anything else (non-ASCII names, control characters) becomes its UTF-8 bytes percent-encoded.
+ */
+export function toHeaderValue(text: string): string {
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  return text.replace(/[^\x20-\x7e]/gu, (c) =>
+    Array.from(
+      Buffer.from(c, 'utf8'),
+      (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    ).join(''),
+  );
+}

@@ -1,0 +1,69 @@
+import express from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { challenge } from './auth/authenticate.js';
+import { createCallbackHandler } from './auth/oidc-callback.js';
+import type { CallbackDeps } from './auth/oidc-callback.js';
+import { createLoginHandler } from './auth/oidc-login.js';
+import { createLogoutHandlers } from './auth/logout.js';
+import { contextOf } from './context.js';
+import type { CanonicalTarget } from './routing/canonicalize.js';
+import { errorPage } from './pages/error.js';
+import { mePage } from './pages/me.js';
+import type { Middleware } from './pages/render.js';
+
+export interface ReservedDeps extends CallbackDeps {
+  readonly cookieDomain: string | undefined;
+  readonly sessionMaxAgeMs: number;
+  /** Security headers for gateway pages (helmet). */
+  readonly pageSecurity: Middleware;
+}
+
+/** Whether a canonical target is under the gateway's reserved prefix `/.ztna/` (SPEC §2 step 2). */
+export function isReserved(target: CanonicalTarget): boolean {
+  return target.segments[0] === '.ztna';
+}
+
+/**
+ * The gateway's own endpoints on every route host (SPEC §9). Anything else under `/.ztna/`
+ * is a 404 from the gateway: reserved paths never reach an upstream.
+ */
+export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
+  const logout = createLogoutHandlers(deps);
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.use(deps.pageSecurity);
+  router.get('/.ztna/login', createLoginHandler(deps));
+  router.get('/.ztna/callback', createCallbackHandler(deps));
+  router.get('/.ztna/logout', logout.confirm);
+  router.post(
+    '/.ztna/logout',
+    express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 8 }),
+    logout.logout,
+  );
+  router.get('/.ztna/signed-out', logout.signedOut);
+  router.get('/.ztna/me', (req: Request, res: Response) => {
+    const context = contextOf(req);
+    const session = req.session;
+    if (session?.user === undefined || session.createdAt === undefined)
+      return challenge(req, res, context, deps.sendPage);
+    context.identity = session.user;
+    context.auth = 'session';
+    context.outcome = 'allow';
+    context.note = 'me';
+    const facts = {
+      createdAt: session.createdAt,
+      expiresAt: session.createdAt + deps.sessionMaxAgeMs,
+    };
+    deps.sendPage(req, res, mePage(session.user, facts, deps.now()), context.requestId);
+  });
+  router.use((req: Request, res: Response) => {
+    const context = contextOf(req);
+    context.outcome = 'error';
+    context.note = 'reserved_not_found';
+    deps.sendPage(req, res, errorPage('ZTNA_ERR_ROUTE_NOT_FOUND'), context.requestId);
+  });
+
+  return function reservedEndpoints(req: Request, res: Response, next: NextFunction): void {
+    if (isReserved(contextOf(req).target!)) router(req, res, next);
+    else next();
+  };
+}

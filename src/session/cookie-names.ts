@@ -1,0 +1,27 @@
+/**
+ * Names of the cookies the gateway sets. SPEC §4.3: host-only cookies on HTTPS carry the
+ * `__Host-` prefix (the browser then refuses any Domain or non-/ Path for them, so a sibling
+ * host cannot plant one); with a cookie domain, `__Secure-` is the strongest prefix allowed.
+ */
+export interface CookieNames {
+  session(scheme: 'http' | 'https'): string;
+  loginState(scheme: 'http' | 'https', state: string): string;
+  /** Whether a cookie name is one of ours (every variant): such cookies never reach upstreams. */
+  isGatewayCookie(name: string): boolean;
+}
+
+export function createCookieNames(base: string, cookieDomain: string | undefined): CookieNames {
+  const sessionHttps = cookieDomain === undefined ? `__Host-${base}` : `__Secure-${base}`;
+  const loginBase = `${base}_login_`;
+  const sessionNames = new Set([base, sessionHttps, `__Host-${base}`, `__Secure-${base}`]);
+  return {
+    session: (scheme) => (scheme === 'https' ? sessionHttps : base),
+    // One cookie per login in flight, so two tabs signing in at once do not clobber each other.
+    loginState: (scheme, state) =>
+      `${scheme === 'https' ? '__Secure-' : ''}${loginBase}${state.slice(0, 16)}`,
+    isGatewayCookie: (name) =>
+      sessionNames.has(name) ||
+      name.startsWith(loginBase) ||
+      name.startsWith(`__Secure-${loginBase}`),
+  };
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLoggers } from '../../src/audit/loggers.js';
+import { startGateway } from '../../src/cli/serve.js';
+import type { RunningGateway } from '../../src/cli/serve.js';
+import { formatIssue } from '../../src/config/issues.js';
+import { loadConfiguration } from '../../src/config/load-configuration.js';
+import { parseRoutes } from '../../src/config/load.js';
+import { startIdp } from '../../src/demo/idp.js';
+import type { EmbeddedIdp, IdpUser } from '../../src/demo/idp.js';
+import { TestClient } from './http-client.js';
+import type { Reply } from './http-client.js';
+import { startUpstream } from './upstream.js';
+import type { Upstream } from './upstream.js';
+import { TEST_USERS } from './users.js';
+
+export interface StackOptions {
+  /** routes.yaml text; `upstream` is the URL of the recording upstream. */
+  readonly routes: (upstream: string) => string;
+  /** Extra gateway.yaml top-level text, and lines inside `session:`. */
+  readonly gatewayExtra?: string;
+  readonly sessionExtra?: string;
+  readonly users?: readonly IdpUser[];
+  readonly now?: () => number;
+}
+
+/** One audit line as written by the gateway. */
+export type AuditLine = Record<string, unknown> & { type: string; decision?: string };
+
+export interface Stack {
+  readonly port: number;
+  readonly upstream: Upstream;
+  readonly idp: EmbeddedIdp;
+  readonly gateway: RunningGateway;
+  /** Every JSON log line, audit and operational, in order. */
+  readonly logLines: Record<string, unknown>[];
+  /** The raw log text, to grep for secrets. */
+  readonly rawLog: () => string;
+  audit(): AuditLine[];
+  url(host: string, path?: string): string;
+  adminUrl(path: string): string;
+  metrics(): Promise<string>;
+  /** Drives a full browser login: protected URL → IdP form → callback → back to the URL. */
+  login(client: TestClient, username: string, url: string): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+/** The value of one sample in Prometheus text, or 0 when absent. */
+export function sampleValue(
+  metricsText: string,
+  name: string,
+  labels: Record<string, string>,
+): number {
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith(name + '{') && line.split(' ')[0] !== name) continue;
+    const labelText = line.slice(name.length, line.lastIndexOf(' '));
+    const matches = Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`));
+    if (matches) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+/**
+ * Starts a real IdP (oidc-provider), a real recording upstream and the real gateway, all on
+ * ephemeral loopback ports, configured through gateway.yaml and routes.yaml files on disk.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'ztna-test-'));
+  const users = options.users ?? TEST_USERS;
+  const idp = await startIdp(users);
+  const upstream = await startUpstream();
+  const routesText = options.routes(upstream.url);
+  await writeFile(join(dir, 'routes.yaml'), routesText);
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    `listen: "127.0.0.1:0"
+admin_listen: "127.0.0.1:0"
+routes_file: routes.yaml
+idp:
+  issuer: ${idp.issuer}
+  client_id: gateway-under-test
+  client_secret_env: TEST_CLIENT_SECRET
+session:
+  secret_env: TEST_SESSION_SECRET
+${options.sessionExtra ?? ''}
+${options.gatewayExtra ?? ''}
+`,
+  );
+  const env = {
+    TEST_CLIENT_SECRET: randomBytes(16).toString('hex'),
+    TEST_SESSION_SECRET: randomBytes(32).toString('hex'),
+  };
+  const configuration = await loadConfiguration(join(dir, 'gateway.yaml'), undefined, env);
+  if (!configuration.ok) throw new Error(configuration.issues.map(formatIssue).join('\n'));
+
+  const logLines: Record<string, unknown>[] = [];
+  let raw = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw += chunk.toString();
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim() !== '') logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const gateway = await startGateway({
+    settings: configuration.settings,
+    table: configuration.table,
+    loggers: createLoggers('debug', sink),
+    drainTimeoutMs: 2000,
+    ...(options.now !== undefined && { now: options.now }),
+  });
+  const port = gateway.proxyAddress.port;
+  const parsed = parseRoutes('routes.yaml', routesText);
+  const hosts = parsed.ok
+    ? [...new Set(parsed.value.routes.map((r) => r.host).filter((h) => !h.startsWith('*')))]
+    : [];
+  const origins = hosts.map((h) => `http://${h}:${port}`);
+  await idp.configure([
+    {
+      clientId: 'gateway-under-test',
+      clientSecret: env.TEST_CLIENT_SECRET,
+      redirectUris: origins.map((o) => `${o}/.ztna/callback`),
+      postLogoutRedirectUris: origins.map((o) => `${o}/.ztna/signed-out`),
+    },
+  ]);
+
+  const stack: Stack = {
+    port,
+    upstream,
+    idp,
+    gateway,
+    logLines,
+    rawLog: () => raw,
+    audit: () => logLines.filter((l) => l.type === 'audit') as AuditLine[],
+    url: (host, path = '/') => `http://${host}:${port}${path}`,
+    adminUrl: (path) => `http://127.0.0.1:${gateway.adminAddress.port}${path}`,
+    async metrics() {
+      return (await new TestClient().request(stack.adminUrl('/metrics'))).text;
+    },
+    async login(client, username, url) {
+      let reply = await client.navigate(url);
+      for (let hop = 0; hop < 15; hop++) {
+        if (reply.status >= 300 && reply.status < 400 && reply.location !== undefined) {
+          const next = reply.location;
+          reply = await client.navigate(next);
+          // The IdP's sign-in form: fill it in like a person would.
+          if (reply.status === 200 && /\/interaction\/[\w-]+$/.test(new URL(next).pathname)) {
+            reply = await client.request(`${next}/login`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+              body: new URLSearchParams({
+                username,
+                password: users.find((u) => u.username === username)?.password ?? '',
+              }).toString(),
+            });
+          }
+          continue;
+        }
+        return reply;
+      }
+      throw new Error('login did not finish');
+    },
+    async close() {
+      await gateway.close();
+      await Promise.all([idp.close(), upstream.close()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}

@@ -1,0 +1,115 @@
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+}
+
+export interface Upstream {
+  readonly url: string;
+  readonly port: number;
+  /** Every request this upstream received, in order. */
+  readonly seen: SeenRequest[];
+  readonly last: () => SeenRequest;
+  close(): Promise<void>;
+}
+
+/**
+ * A real upstream on loopback that records what it receives and answers JSON. Special paths:
+ * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N` sets a cookie;
+ * `/ws` echoes WebSocket messages (prefixed with the identity header it saw).
+ */
+export async function startUpstream(): Promise<Upstream> {
+  const seen: SeenRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      });
+      const url = new URL(req.url ?? '/', 'http://upstream.invalid');
+      if (url.pathname.endsWith('/slow')) {
+        setTimeout(
+          () => res.writeHead(200).end('slow'),
+          Number(url.searchParams.get('ms') ?? 1000),
+        );
+        return;
+      }
+      if (url.pathname.endsWith('/stream')) {
+        let left = Number(url.searchParams.get('bytes') ?? 0);
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        const pump = () => {
+          while (left > 0) {
+            const piece = chunk.subarray(0, Math.min(chunk.length, left));
+            left -= piece.length;
+            if (!res.write(piece)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
+      if (url.pathname.endsWith('/set-cookie')) {
+        const name = url.searchParams.get('name') ?? 'app';
+        res
+          .writeHead(200, { 'Set-Cookie': [`${name}=planted; Path=/`, 'app_pref=dark; Path=/'] })
+          .end('ok');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Upstream': 'yes' });
+      res.end(
+        JSON.stringify({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          bodyBytes: body.length,
+        }),
+      );
+    });
+  });
+  const wss = new WebSocketServer({ server, path: '/ws' });
+  wss.on('connection', (socket, req) => {
+    seen.push({
+      method: 'GET',
+      url: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.alloc(0),
+    });
+    socket.on('message', (data) =>
+      socket.send(`${String(req.headers['x-forwarded-user'] ?? '-')}:${String(data)}`),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    last: () => {
+      const request = seen.at(-1);
+      if (request === undefined) throw new Error('the upstream has seen no request');
+      return request;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
