@@ -46,7 +46,7 @@ describe('gateway.yaml validation', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.issues.map(formatIssue)).toEqual([
-      'gw.yaml:2:11: idp.issuer must be an https:// URL (http:// is accepted only for a loopback IdP) (hint: issuer: https://idp.corp.example)',
+      'gw.yaml:2:11: idp.issuer must be an https:// URL (http:// is accepted only for a loopback IdP), got a string ("http://idp.corp.example") (hint: issuer: https://idp.corp.example)',
     ]);
   });
 });

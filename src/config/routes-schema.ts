@@ -39,7 +39,8 @@ const ruleSchema = strictObject({
   email_domains: stringList('email domains').optional(),
   groups: stringList('group names').optional(),
 }).refine((rule) => Object.values(rule).some((v) => v !== undefined), {
-  message: 'must have at least one condition (an empty rule would match everyone)',
+  message:
+    'must have at least one condition (an empty rule would match everyone; write authenticated: true to allow every signed-in user)',
 });
 
 const policySchema = strictObject({
@@ -108,7 +109,7 @@ export const routesFileSchema = strictObject({
       ctx.addIssue({
         code: 'custom',
         path: ['routes', i, 'path'],
-        message: `must be unique per host: route "${file.routes[same]!.name}" already serves ${route.host}${route.path}`,
+        message: `must be unique per host: route #${same + 1} ("${file.routes[same]!.name}") already serves ${route.host}${route.path}`,
       });
     }
     places.set(place, i);

@@ -20,13 +20,18 @@ const TYPE_WORDS: Record<string, string> = {
   object: 'a mapping of keys to values',
 };
 
+// Keys whose values may be secrets pasted in the wrong place: their values are never echoed.
+const SECRET_KEY = /secret|password|token|key/i;
+
 /** Describes a received value in an admin's words: "a string", "a list", "nothing". */
-function describeValue(value: unknown): string {
+function describeValue(value: unknown, key?: string): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string')
+  if (key !== undefined && SECRET_KEY.test(key)) return `a ${typeof value} (value not shown)`;
+  if (typeof value === 'string') {
     return `a string ("${value.length > 40 ? value.slice(0, 40) + '…' : value}")`;
+  }
   return `${typeof value === 'number' ? 'a number' : typeof value} (${String(value)})`;
 }
 
@@ -98,7 +103,7 @@ export function translateZodIssues(
           const expected = issue.message.startsWith('must ')
             ? issue.message
             : `must be ${TYPE_WORDS[issue.expected] ?? issue.expected}`;
-          const text = `${expected}, got ${describeValue(issue.input)}`;
+          const text = `${expected}, got ${describeValue(issue.input, key)}`;
           at(path, 'value', prefixed(namer, source.data, path, text), exampleHint);
         }
         break;
@@ -107,12 +112,15 @@ export function translateZodIssues(
         const values = issue.values.map(String);
         const guess =
           typeof issue.input === 'string' ? suggestClosest(issue.input, values) : undefined;
-        const text = `must be one of ${values.join(', ')}, got ${describeValue(issue.input)}`;
+        const expected = issue.message.startsWith('must ')
+          ? issue.message
+          : `must be one of ${values.join(', ')}`;
+        const text = `${expected}, got ${describeValue(issue.input, key)}`;
         at(
           path,
           'value',
           prefixed(namer, source.data, path, text),
-          guess && `did you mean "${guess}"?`,
+          guess ? `did you mean "${guess}"?` : exampleHint,
         );
         break;
       }
@@ -129,14 +137,27 @@ export function translateZodIssues(
         break;
       }
       default: {
-        const text = issue.message.startsWith('must ')
+        // Refinements of a single value (a duration, a URL) show what was given and an example;
+        // findings about a whole object (duplicates, conflicts) stand on their message alone.
+        const onValue = isPrimitive(issue.input);
+        const base = issue.message.startsWith('must ')
           ? issue.message
           : `is invalid: ${issue.message}`;
-        at(path, 'value', prefixed(namer, source.data, path, text), exampleHint);
+        const text = onValue ? `${base}, got ${describeValue(issue.input, key)}` : base;
+        at(
+          path,
+          'value',
+          prefixed(namer, source.data, path, text),
+          onValue ? exampleHint : undefined,
+        );
       }
     }
   }
   return out;
+}
+
+function isPrimitive(value: unknown): boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
 function describeBound(code: 'too_small' | 'too_big', origin: string, bound: number): string {

@@ -46,6 +46,12 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   });
 }
 
+function idpPage(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:10vh auto}button{font:inherit;display:block;margin:.4rem 0;padding:.4rem;width:100%}</style></head>
+<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
 function loginForm(uid: string, users: readonly IdpUser[], error?: string): string {
   const hints = users
     .map(
@@ -64,6 +70,30 @@ function loginForm(uid: string, users: readonly IdpUser[], error?: string): stri
 }
 
 /**
+ * Runs `work` with oidc-provider's console notices held back. They address people who operate
+ * oidc-provider in production (adapters, Node version, default pages); for the embedded demo
+ * and test IdP they are noise, and "Unsupported runtime" would alarm a quick-start user on
+ * Node 20, where it works.
+ */
+async function withoutProviderNotices<T>(work: () => Promise<T> | T): Promise<T> {
+  const { warn, info } = console;
+  const filter =
+    (original: (...args: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('oidc-provider ')) return;
+      original(...args);
+    };
+  console.warn = filter(warn);
+  console.info = filter(info);
+  try {
+    return await work();
+  } finally {
+    console.warn = warn;
+    console.info = info;
+  }
+}
+
+/**
  * Starts an embedded OpenID Connect provider (oidc-provider) on loopback: the IdP of
  * `serve --demo` and of the integration tests. Users sign in on a plain form; consent is
  * granted automatically (a first-party IdP); refresh tokens are issued for `offline_access`
@@ -73,7 +103,7 @@ export async function startIdp(
   users: readonly IdpUser[],
   host = '127.0.0.1',
 ): Promise<EmbeddedIdp> {
-  const { default: Provider } = await import('oidc-provider');
+  const { default: Provider } = await withoutProviderNotices(() => import('oidc-provider'));
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
     if (handler === undefined) {
@@ -115,7 +145,28 @@ export async function startIdp(
       conformIdTokenClaims: false,
       features: {
         devInteractions: { enabled: false },
-        rpInitiatedLogout: { enabled: true },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource: (ctx: KoaContextWithOIDC, form: string) => {
+            ctx.body = idpPage(
+              'Sign out of the demo IdP?',
+              `${form}<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out everywhere</button><button type="submit" form="op.logoutForm">No, stay signed in at the IdP</button>`,
+            );
+          },
+          postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => {
+            ctx.body = idpPage('Signed out', '<p>You are signed out of the demo IdP.</p>');
+          },
+        },
+      },
+      renderError: (
+        ctx: KoaContextWithOIDC,
+        out: { error?: string; error_description?: string },
+      ) => {
+        ctx.type = 'html';
+        ctx.body = idpPage(
+          'Sign-in error',
+          `<p>${escapeHtml(String(out.error ?? 'error'))}: ${escapeHtml(String(out.error_description ?? ''))}</p>`,
+        );
       },
       pkce: { required: () => true },
       interactions: {
@@ -163,7 +214,7 @@ export async function startIdp(
         Grant: 86400,
       },
     };
-    const provider = new Provider(issuer, configuration);
+    const provider = await withoutProviderNotices(() => new Provider(issuer, configuration));
     // The provider logs "default function called" notes; they are for IdP operators, not us.
     provider.on('server_error', () => undefined);
     const providerHandler = provider.callback();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createLoggers } from '../audit/loggers.js';
+import type { Loggers } from '../audit/loggers.js';
 import { resolveGatewaySettings } from '../config/gateway-settings.js';
 import { formatIssue } from '../config/issues.js';
 import { parseGateway, parseRoutes } from '../config/load.js';
@@ -64,6 +65,7 @@ function demoConfigBug(issues: readonly ConfigIssue[]): never {
 export async function runDemo(options: {
   listen: string | undefined;
   io: CliIo;
+  loggers?: Loggers;
 }): Promise<RunningGateway> {
   const idp = await startIdp(DEMO_USERS);
   const app = await startDemoApp();
@@ -90,7 +92,7 @@ export async function runDemo(options: {
     gateway = await startGateway({
       settings: resolved.settings,
       table,
-      loggers: createLoggers('info'),
+      loggers: options.loggers ?? createLoggers('info'),
     });
   } catch (error) {
     await Promise.all([idp.close(), app.close()]);

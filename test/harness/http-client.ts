@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { CookieJar } from 'tough-cookie';
 
@@ -30,6 +31,9 @@ export interface RequestOptions {
 export class TestClient {
   readonly jar = new CookieJar();
 
+  /** @param ca CA certificate(s) to trust for https:// URLs (the test fixture certificate). */
+  constructor(private readonly ca?: string | Buffer) {}
+
   async request(url: string, options: RequestOptions = {}): Promise<Reply> {
     const target = new URL(url);
     const headers: OutgoingHttpHeaders = { host: target.host, ...options.headers };
@@ -38,8 +42,10 @@ export class TestClient {
       if (cookies) headers.cookie = headers.cookie ? `${headers.cookie}; ${cookies}` : cookies;
     }
     const reply = await new Promise<Reply>((resolve, reject) => {
-      const req = httpRequest(
+      const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(
         {
+          ...(target.protocol === 'https:' && { ca: this.ca, servername: target.hostname }),
           host: '127.0.0.1',
           port: target.port,
           path: target.pathname + target.search,

@@ -11,6 +11,7 @@ import { loadConfiguration } from '../../src/config/load-configuration.js';
 import { parseRoutes } from '../../src/config/load.js';
 import { startIdp } from '../../src/demo/idp.js';
 import type { EmbeddedIdp, IdpUser } from '../../src/demo/idp.js';
+import { eventually } from './eventually.js';
 import { TestClient } from './http-client.js';
 import type { Reply } from './http-client.js';
 import { startUpstream } from './upstream.js';
@@ -25,7 +26,12 @@ export interface StackOptions {
   readonly sessionExtra?: string;
   readonly users?: readonly IdpUser[];
   readonly now?: () => number;
+  /** Serve HTTPS with the test certificate (test/fixtures/tls). */
+  readonly tls?: boolean;
 }
+
+export const TEST_CERT_FILE = join(process.cwd(), 'test/fixtures/tls/gateway.crt');
+export const TEST_KEY_FILE = join(process.cwd(), 'test/fixtures/tls/gateway.key');
 
 /** One audit line as written by the gateway. */
 export type AuditLine = Record<string, unknown> & { type: string; decision?: string };
@@ -40,6 +46,8 @@ export interface Stack {
   /** The raw log text, to grep for secrets. */
   readonly rawLog: () => string;
   audit(): AuditLine[];
+  /** Waits for the audit line matching `predicate` (it is written when the response closes). */
+  auditLine(predicate: (line: AuditLine) => boolean): Promise<AuditLine>;
   url(host: string, path?: string): string;
   adminUrl(path: string): string;
   metrics(): Promise<string>;
@@ -86,6 +94,7 @@ idp:
 session:
   secret_env: TEST_SESSION_SECRET
 ${options.sessionExtra ?? ''}
+${options.tls ? `tls:\n  cert_file: ${TEST_CERT_FILE}\n  key_file: ${TEST_KEY_FILE}` : ''}
 ${options.gatewayExtra ?? ''}
 `,
   );
@@ -118,7 +127,8 @@ ${options.gatewayExtra ?? ''}
   const hosts = parsed.ok
     ? [...new Set(parsed.value.routes.map((r) => r.host).filter((h) => !h.startsWith('*')))]
     : [];
-  const origins = hosts.map((h) => `http://${h}:${port}`);
+  const scheme = options.tls ? 'https' : 'http';
+  const origins = hosts.map((h) => `${scheme}://${h}:${port}`);
   await idp.configure([
     {
       clientId: 'gateway-under-test',
@@ -136,7 +146,8 @@ ${options.gatewayExtra ?? ''}
     logLines,
     rawLog: () => raw,
     audit: () => logLines.filter((l) => l.type === 'audit') as AuditLine[],
-    url: (host, path = '/') => `http://${host}:${port}${path}`,
+    auditLine: (predicate) => eventually(() => stack.audit().findLast(predicate)),
+    url: (host, path = '/') => `${scheme}://${host}:${port}${path}`,
     adminUrl: (path) => `http://127.0.0.1:${gateway.adminAddress.port}${path}`,
     async metrics() {
       return (await new TestClient().request(stack.adminUrl('/metrics'))).text;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { eventually } from '../harness/eventually.js';
 import { TestClient } from '../harness/http-client.js';
 import { sampleValue, startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
@@ -177,13 +178,13 @@ describe('policy', () => {
     const before = await stack.metrics();
     const client = new TestClient();
     await stack.login(client, 'bob', stack.url(ENG, '/audited'));
-    const after = await stack.metrics();
     const labels = { route: 'eng', decision: 'deny', code: '403' };
-    expect(
-      sampleValue(after, 'ztna_requests_total', labels) -
-        sampleValue(before, 'ztna_requests_total', labels),
-    ).toBe(1);
-    const line = stack.audit().findLast((l) => l.path === '/audited' && l.decision === 'deny');
+    const delta = async () =>
+      sampleValue(await stack.metrics(), 'ztna_requests_total', labels) -
+      sampleValue(before, 'ztna_requests_total', labels);
+    await eventually(async () => ((await delta()) >= 1 ? true : undefined));
+    expect(await delta()).toBe(1);
+    const line = await stack.auditLine((l) => l.path === '/audited' && l.decision === 'deny');
     expect(line).toMatchObject({
       route: 'eng',
       sub: 'bob',

@@ -1,0 +1,88 @@
+import { describe, expect, test } from '@jest/globals';
+import type { IncomingHttpHeaders } from 'node:http';
+import { responseHeadersForClient, stripClientHeaders, toHeaderValue } from './strip-headers.js';
+
+const isGatewayCookie = (name: string) =>
+  name === 'ztna_session' || name.startsWith('ztna_session_login_');
+
+describe('stripClientHeaders', () => {
+  test('removes identity, forwarding, owned-prefix and hop-by-hop headers in any spelling', () => {
+    const headers: IncomingHttpHeaders = {
+      host: 'wiki',
+      accept: 'text/html',
+      'x-forwarded-user': 'ceo',
+      x_forwarded_email: 'ceo@corp.example',
+      'x-ztna-assertion': 'forged',
+      'x-ztna_assertion': 'forged',
+      'x-device-managed': 'true',
+      'x-forwarded-for': '1.1.1.1',
+      forwarded: 'for=1.1.1.1',
+      'x-original-url': '/admin',
+      'x-rewrite-url': '/admin',
+      connection: 'close, x-custom',
+      'x-custom': '1',
+      'keep-alive': 'timeout=5',
+      te: 'trailers',
+      upgrade: 'h2c',
+      expect: '100-continue',
+    };
+    stripClientHeaders(headers, { upgrade: false, isGatewayCookie });
+    expect(headers).toEqual({ host: 'wiki', accept: 'text/html' });
+  });
+
+  test('keeps the upgrade handshake for WebSockets', () => {
+    const headers: IncomingHttpHeaders = {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'k',
+    };
+    stripClientHeaders(headers, { upgrade: true, isGatewayCookie });
+    expect(headers).toEqual({
+      connection: 'upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'k',
+    });
+  });
+
+  test('re-frames a chunked body explicitly', () => {
+    const headers: IncomingHttpHeaders = { 'transfer-encoding': 'chunked' };
+    stripClientHeaders(headers, { upgrade: false, isGatewayCookie });
+    expect(headers['transfer-encoding']).toBe('chunked');
+  });
+
+  test('drops only the gateway cookies, leaving the others byte for byte', () => {
+    const headers: IncomingHttpHeaders = {
+      cookie: 'a=1; ztna_session=s%3Aabc; b="x y"; ztna_session_login_AAAA=zzz',
+    };
+    stripClientHeaders(headers, { upgrade: false, isGatewayCookie });
+    expect(headers.cookie).toBe('a=1; b="x y"');
+    const only: IncomingHttpHeaders = { cookie: 'ztna_session=x' };
+    stripClientHeaders(only, { upgrade: false, isGatewayCookie });
+    expect(only.cookie).toBeUndefined();
+  });
+});
+
+describe('responseHeadersForClient', () => {
+  test('drops hop-by-hop headers and gateway Set-Cookies', () => {
+    const out = responseHeadersForClient(
+      {
+        'content-type': 'text/plain',
+        connection: 'keep-alive, x-hop',
+        'x-hop': '1',
+        'keep-alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        'set-cookie': ['ztna_session=evil; Path=/', 'app=1'],
+      },
+      isGatewayCookie,
+    );
+    expect(out).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['app=1'] });
+  });
+});
+
+describe('toHeaderValue', () => {
+  test('keeps printable ASCII and percent-encodes the rest', () => {
+    expect(toHeaderValue('alice@corp.example')).toBe('alice@corp.example');
+    expect(toHeaderValue('Développeurs')).toBe('D%C3%A9veloppeurs');
+    expect(toHeaderValue('a\r\nX-Injected: 1')).toBe('a%0D%0AX-Injected: 1');
+  });
+});
