@@ -248,7 +248,7 @@ export function createApp(deps: GatewayDeps) {
       {
         request_id: context.requestId,
         code,
-        err: describe(error),
+        error: describe(error),
         cause: describe((error as Error).cause),
       },
       'request failed',
@@ -303,7 +303,10 @@ export function createApp(deps: GatewayDeps) {
       forwarder.ws(req, socket, head, context);
       record(req, undefined, context, 101);
     } catch (error) {
-      loggers.log.error({ request_id: context.requestId, err: describe(error) }, 'upgrade failed');
+      loggers.log.error(
+        { request_id: context.requestId, error: describe(error) },
+        'upgrade failed',
+      );
       refuse('ZTNA_ERR_INTERNAL');
     }
   }

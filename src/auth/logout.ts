@@ -48,7 +48,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
     } catch (error) {
       // The local session is gone whatever the IdP says; do not strand the user on an error.
       deps.log.warn(
-        { err: describe(error) },
+        { error: describe(error) },
         'IdP logout URL unavailable; signed out locally only',
       );
       return undefined;

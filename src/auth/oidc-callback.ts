@@ -39,7 +39,10 @@ async function fetchMissingClaims(
   try {
     return await client.fetchUserInfo(configuration, tokens.access_token, String(claims.sub));
   } catch (error) {
-    log.warn({ err: describe(error) }, 'UserInfo request failed; continuing with ID token claims');
+    log.warn(
+      { error: describe(error) },
+      'UserInfo request failed; continuing with ID token claims',
+    );
     return undefined;
   }
 }

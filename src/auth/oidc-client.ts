@@ -53,7 +53,7 @@ export function createOidcClient(idp: GatewaySettings['idp'], log: Logger): Oidc
     if (closed || current !== undefined || retryTimer !== undefined) return;
     discoverOnce().catch((error: unknown) => {
       log.warn(
-        { issuer: idp.issuer.href, err: describe(error), retry_ms: retryMs },
+        { issuer: idp.issuer.href, error: describe(error), retry_ms: retryMs },
         'IdP discovery failed; retrying',
       );
       retryTimer = setTimeout(() => {

@@ -203,7 +203,15 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   );
   if (values.demo === true) {
     // Loaded only here, so a production gateway never imports the embedded IdP.
-    const { runDemo } = await import('../demo/run-demo.js');
+    const demoModule = await import('../demo/run-demo.js').catch((error: unknown) => {
+      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      io.stderr(
+        'serve --demo needs the optional dependencies oidc-provider and ws, which this install left out (npm ci --omit=optional). Run `npm ci && npm start` from a clone instead.',
+      );
+      return undefined;
+    });
+    if (demoModule === undefined) return EXIT_FAILURE;
+    const { runDemo } = demoModule;
     const demo = await runDemo({ listen: values.listen as string | undefined, io });
     return runUntilSignal(demo);
   }

@@ -6,7 +6,10 @@ import { ERROR_CODES } from '../../src/errors.js';
 test('docs/errors.md documents every error code with its status', () => {
   const doc = readFileSync('docs/errors.md', 'utf8');
   const documented = new Map(
-    [...doc.matchAll(/^\| `(ZTNA_ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]),
+    [...doc.matchAll(/^\| `(ZTNA_ERR_[A-Z_]+)`\s*\| (\d{3})\s*\|/gm)].map((m) => [
+      m[1]!,
+      Number(m[2]),
+    ]),
   );
   const registry = new Map(Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status]));
   expect(documented).toEqual(registry);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,8 @@ import type { Upstream } from './upstream.js';
 import { TEST_USERS } from './users.js';
 
 export interface StackOptions {
-  /** routes.yaml text; `upstream` is the URL of the recording upstream. */
-  readonly routes: (upstream: string) => string;
+  /** routes.yaml text; `upstream` is the URL of the recording upstream (`tlsUpstream`: an https one). */
+  readonly routes: (upstream: string, tlsUpstream: string) => string;
   /** Extra gateway.yaml top-level text, and lines inside `session:`. */
   readonly gatewayExtra?: string;
   readonly sessionExtra?: string;
@@ -80,7 +81,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const users = options.users ?? TEST_USERS;
   const idp = await startIdp(users);
   const upstream = await startUpstream();
-  const routesText = options.routes(upstream.url);
+  const tlsUpstream = await startUpstream({
+    cert: readFileSync(TEST_CERT_FILE),
+    key: readFileSync(TEST_KEY_FILE),
+  });
+  const routesText = options.routes(upstream.url, tlsUpstream.url);
   await writeFile(join(dir, 'routes.yaml'), routesText);
   await writeFile(
     join(dir, 'gateway.yaml'),
@@ -177,7 +182,7 @@ ${options.gatewayExtra ?? ''}
     },
     async close() {
       await gateway.close();
-      await Promise.all([idp.close(), upstream.close()]);
+      await Promise.all([idp.close(), upstream.close(), tlsUpstream.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };

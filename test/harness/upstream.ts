@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -25,9 +26,9 @@ export interface Upstream {
  * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N` sets a cookie;
  * `/ws` echoes WebSocket messages (prefixed with the identity header it saw).
  */
-export async function startUpstream(): Promise<Upstream> {
+export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promise<Upstream> {
   const seen: SeenRequest[] = [];
-  const server = createServer((req, res) => {
+  const handler: Parameters<typeof createHttpServer>[1] = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -79,7 +80,8 @@ export async function startUpstream(): Promise<Upstream> {
         }),
       );
     });
-  });
+  };
+  const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
   const wss = new WebSocketServer({ server, path: '/ws' });
   wss.on('connection', (socket, req) => {
     seen.push({
@@ -96,7 +98,7 @@ export async function startUpstream(): Promise<Upstream> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     seen,
     last: () => {

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: compile with dev dependencies, ship only production dependencies.
+
+FROM node:22-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:22-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No dev dependencies, and no optional ones: oidc-provider and ws only power `serve --demo`.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY config ./config
+COPY routes.yaml ./routes.yaml
+# The image's own unprivileged user.
+USER node
+EXPOSE 8080 9091
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9091/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["serve", "--config", "config/gateway.yaml"]
