@@ -276,6 +276,12 @@ export function createApp(deps: GatewayDeps) {
       record(req, undefined, context, status);
     };
     try {
+      // Only WebSockets: any other protocol switch (h2c above all) would give the client a
+      // channel to the upstream that no later request of it passes our checks on.
+      if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+        context.note = 'bad_upgrade';
+        return refuse('ZTNA_ERR_REQUEST_BAD_UPGRADE');
+      }
       const refusal = canonicalizeAndRoute(req, context);
       if (refusal !== undefined) return refuse(refusal);
       const route = context.route;

@@ -14,6 +14,11 @@ export const ERROR_CODES = {
     title: 'Bad request',
     message: 'The Host header of this request is missing, repeated or malformed.',
   },
+  ZTNA_ERR_REQUEST_BAD_UPGRADE: {
+    status: 400,
+    title: 'Bad request',
+    message: 'Only WebSocket upgrades (GET with Upgrade: websocket) are accepted.',
+  },
   ZTNA_ERR_REQUEST_BAD_BODY: {
     status: 400,
     title: 'Bad request',

@@ -174,6 +174,17 @@ describe('refusals', () => {
     expect(reply).toMatch(/^HTTP\/1\.1 400 /);
   });
 
+  test('an upgrade to anything but WebSocket (h2c smuggling) is refused before reaching the upstream', async () => {
+    const before = stack.upstream.seen.length;
+    const cookie = await alice.jar.getCookieString(stack.url('site.test', '/'));
+    const reply = await rawRequest(
+      `GET / HTTP/1.1\r\nHost: site.test:${stack.port}\r\nCookie: ${cookie}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`,
+    );
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toContain('ZTNA_ERR_REQUEST_BAD_UPGRADE');
+    expect(stack.upstream.seen.length).toBe(before);
+  });
+
   test('oversized headers are refused by the listener (431)', async () => {
     const reply = await rawRequest(
       `GET / HTTP/1.1\r\nHost: status.test\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
