@@ -24,9 +24,8 @@ import type { Metrics } from './metrics/registry.js';
 import { denyPage } from './pages/deny.js';
 import { errorPage } from './pages/error.js';
 import { createPageSecurity, createPageSender } from './pages/render.js';
-import { evaluatePolicy } from './policy/evaluate.js';
+import { decideAccess } from './policy/route-access.js';
 import { ALLOW_PUBLIC } from './policy/reasons.js';
-import type { Decision } from './policy/reasons.js';
 import type { PolicyInput } from './policy/types.js';
 import type { AgentPool } from './proxy/agents.js';
 import { createForwarder } from './proxy/forward.js';
@@ -159,10 +158,12 @@ export function createApp(deps: GatewayDeps) {
     return undefined;
   }
 
-  /** Step 5: the policy decision (SPEC §5), pure and synchronous. */
-  function decide(context: RequestContext, method: string): Decision {
+  /**
+   * Step 5: the policy decision (SPEC §5), pure and synchronous, and what it means here:
+   * forward (allowed, or denied in audit mode) or refuse.
+   */
+  function decide(context: RequestContext, method: string): 'forward' | 'refuse' {
     const route = context.route!;
-    if (route.public) return ALLOW_PUBLIC;
     const input: PolicyInput = {
       identity: context.identity,
       request: {
@@ -172,7 +173,20 @@ export function createApp(deps: GatewayDeps) {
         ip: context.clientIp,
       },
     };
-    return evaluatePolicy(route.policy, input, now());
+    const decision = route.public ? ALLOW_PUBLIC : decideAccess(route.access, input, now());
+    context.decision = decision;
+    if (decision.effect === 'allow') {
+      context.outcome = route.public ? 'public' : 'allow';
+      return 'forward';
+    }
+    // Audit mode: the would-be denial is logged and counted, and the request goes through.
+    // This is how a company rolls out a policy without breaking anyone's work.
+    if (route.mode === 'audit') {
+      context.outcome = 'audit_deny';
+      return 'forward';
+    }
+    context.outcome = 'deny';
+    return 'refuse';
   }
 
   const app = express();
@@ -207,19 +221,13 @@ export function createApp(deps: GatewayDeps) {
   // Step 3: who is asking. (Step 4, device posture, joins here with the posture issue.)
   app.use(authenticate);
 
-  app.use(function decideAccess(req: Request, res: Response, next: NextFunction) {
+  app.use(function decideOnPolicy(req: Request, res: Response, next: NextFunction) {
     const context = contextOf(req);
-    const decision = decide(context, req.method);
-    context.decision = decision;
-    if (decision.effect === 'allow') {
-      context.outcome = context.route!.public ? 'public' : 'allow';
-      return next();
-    }
-    context.outcome = 'deny';
+    if (decide(context, req.method) === 'forward') return next();
     sendPage(
       req,
       res,
-      denyPage(decision, context.route!.name, context.identity),
+      denyPage(context.decision!, context.route!.name, context.identity),
       context.requestId,
     );
   });
@@ -299,13 +307,8 @@ export function createApp(deps: GatewayDeps) {
         context.identity = verdict.identity;
         context.auth = 'session';
       }
-      const decision = decide(context, req.method ?? 'GET');
-      context.decision = decision;
-      if (decision.effect !== 'allow') {
-        context.outcome = 'deny';
+      if (decide(context, req.method ?? 'GET') === 'refuse')
         return refuse('ZTNA_ERR_POLICY_DENIED');
-      }
-      context.outcome = route.public ? 'public' : 'allow';
       forwarder.ws(req, socket, head, context);
       record(req, undefined, context, 101);
     } catch (error) {

@@ -25,7 +25,10 @@ export function createRecorder(audit: Logger, metrics: Metrics) {
     metrics.requests.inc({ route, decision: outcome, code: String(status) });
     metrics.requestDuration.observe({ route }, seconds);
     const decision = context.decision;
-    if (decision?.effect === 'deny') metrics.policyDenials.inc({ route, reason: decision.reason });
+    // Enforced and audit-only denials alike: audit mode exists to count what would be denied.
+    if (decision !== undefined && (outcome === 'deny' || outcome === 'audit_deny')) {
+      metrics.policyDenials.inc({ route, reason: decision.reason });
+    }
     const identity = context.identity;
     audit.info({
       request_id: context.requestId,
@@ -41,7 +44,7 @@ export function createRecorder(audit: Logger, metrics: Metrics) {
       device_id: undefined,
       posture: undefined,
       decision: outcome,
-      mode: 'enforce',
+      mode: context.route?.mode ?? 'enforce',
       reason: decision?.reason ?? context.note,
       status,
       duration_ms: Math.round(seconds * 1e6) / 1e3,

@@ -1,4 +1,7 @@
 import { CHECK_USAGE, runCheck } from './check.js';
+import { EXPLAIN_USAGE, runExplain } from './explain.js';
+import { runSchema, SCHEMA_USAGE } from './schema.js';
+import { runPolicyTests, TEST_USAGE } from './test-policy.js';
 import { EXIT_USAGE, UsageError } from './io.js';
 import type { CliIo } from './io.js';
 import { runServe, SERVE_USAGE } from './serve.js';
@@ -6,12 +9,18 @@ import { runServe, SERVE_USAGE } from './serve.js';
 const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<number>> = {
   serve: runServe,
   check: runCheck,
+  explain: runExplain,
+  test: runPolicyTests,
+  schema: runSchema,
 };
 
 const USAGE = [
   'usage:',
   `  ${SERVE_USAGE}`,
   `  ${CHECK_USAGE}`,
+  `  ${EXPLAIN_USAGE}`,
+  `  ${TEST_USAGE}`,
+  `  ${SCHEMA_USAGE}`,
   '',
   'Every option can also be set as ZTNA_<OPTION> in the environment.',
 ].join('\n');

@@ -8,6 +8,8 @@ import { createAdminApp } from '../admin/admin-app.js';
 import type { ReadinessCheck } from '../admin/admin-app.js';
 import { createApp } from '../app.js';
 import { createOidcClient } from '../auth/oidc-client.js';
+import { createRoutesReloader } from '../config/reload.js';
+import type { ReloadResult, ReloadTrigger } from '../config/reload.js';
 import type { GatewaySettings } from '../config/gateway-settings.js';
 import { parseListenAddress } from '../config/gateway-settings.js';
 import { formatIssue, sortIssues } from '../config/issues.js';
@@ -42,6 +44,10 @@ export interface StartGatewayOptions {
   readonly now?: () => number;
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   readonly drainTimeoutMs?: number;
+  /** routes.yaml to hot-reload; without it the table is fixed (the demo). */
+  readonly routesFile?: string;
+  /** Poll interval of the reload fallback, for tests. */
+  readonly reloadPollMs?: number;
 }
 
 /** A running gateway: both listeners up; `close` drains and stops everything. */
@@ -49,6 +55,8 @@ export interface RunningGateway {
   readonly proxyAddress: AddressInfo;
   readonly adminAddress: AddressInfo;
   readonly metrics: Metrics;
+  /** Re-reads routes.yaml now (SIGHUP); resolves with what happened. */
+  reload(trigger: ReloadTrigger): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
@@ -98,13 +106,20 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const oidc = createOidcClient(settings.idp, loggers.log);
   const store = new MemorySessionStore(settings.session.idleTimeoutMs);
   const agents = createAgentPool();
-  const table = options.table;
-  metrics.configInfo.set({ hash: table.hash, routes: String(table.routes.length) }, 1);
+  const reloader = createRoutesReloader({
+    file: options.routesFile ?? '',
+    initial: options.table,
+    mfaAcrValues: settings.idp.mfaAcrValues,
+    log: loggers.log,
+    metrics,
+    ...(options.reloadPollMs !== undefined && { pollMs: options.reloadPollMs }),
+  });
+  if (options.routesFile !== undefined) reloader.start();
   metrics.countSessionsWith(() => store.size());
 
   const gateway = createApp({
     settings,
-    routes: () => table,
+    routes: reloader.current,
     oidc,
     store,
     agents,
@@ -148,7 +163,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     {
       listen: proxyAddress,
       admin: adminAddress,
-      routes: table.routes.length,
+      routes: reloader.current().routes.length,
       tls: settings.tls !== undefined,
     },
     'gateway listening',
@@ -159,6 +174,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     proxyAddress,
     adminAddress,
     metrics,
+    reload: (trigger) =>
+      options.routesFile === undefined ? Promise.resolve('unchanged') : reloader.reload(trigger),
     close() {
       closing ??= (async () => {
         loggers.log.info('draining');
@@ -168,6 +185,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         oidc.close();
         store.close();
         agents.destroy();
+        reloader.close();
         loggers.log.info('stopped');
         loggers.flush();
       })();
@@ -176,16 +194,22 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
 }
 
-/** Runs until SIGTERM/SIGINT, then drains in-flight requests and exits (SPEC §12). */
+/**
+ * Runs until SIGTERM/SIGINT, then drains in-flight requests and exits (SPEC §12). SIGHUP
+ * re-reads routes.yaml (and must never take its default action, which is to exit).
+ */
 function runUntilSignal(gateway: RunningGateway): Promise<number> {
   return new Promise((resolve) => {
+    const hangup = () => void gateway.reload('signal');
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.off('SIGHUP', hangup);
       void gateway.close().then(() => resolve(EXIT_OK));
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    process.on('SIGHUP', hangup);
   });
 }
 
@@ -232,6 +256,11 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     values.listen === undefined
       ? configuration.settings
       : { ...configuration.settings, listen: parseListenAddress(values.listen as string) };
-  const gateway = await startGateway({ settings, table: configuration.table, loggers });
+  const gateway = await startGateway({
+    settings,
+    table: configuration.table,
+    loggers,
+    routesFile: (values.routes as string | undefined) ?? settings.routesFile,
+  });
   return runUntilSignal(gateway);
 }

@@ -28,6 +28,8 @@ const idpSchema = strictObject({
     .refine((s) => s.includes('openid'), 'must include openid')
     .default(['openid', 'email', 'profile', 'groups', 'offline_access']),
   groups_claim: z.string().min(1).default('groups'),
+  // The IdP's `acr` values that mean "signed in with a second factor" (for `mfa: true`).
+  mfa_acr_values: stringList('acr values').default([]),
   client_auth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
   ca_file: z.string().min(1).optional(),
 }).superRefine((idp, ctx) => {

@@ -26,6 +26,7 @@ export interface GatewaySettings {
     readonly clientAuth: 'client_secret_basic' | 'client_secret_post';
     readonly scopes: readonly string[];
     readonly groupsClaim: string;
+    readonly mfaAcrValues: readonly string[];
   };
   readonly session: {
     readonly secret: string;
@@ -178,6 +179,7 @@ export async function resolveGatewaySettings(
         clientAuth: file.idp.client_auth,
         scopes: file.idp.scopes,
         groupsClaim: file.idp.groups_claim,
+        mfaAcrValues: file.idp.mfa_acr_values,
       },
       session: {
         secret: sessionSecret,

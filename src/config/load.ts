@@ -5,6 +5,7 @@ import { GATEWAY_HINTS, gatewayFileSchema } from './gateway-schema.js';
 import type { GatewayFile } from './gateway-schema.js';
 import { ROUTES_HINTS, routesFileSchema } from './routes-schema.js';
 import type { RoutesFile } from './routes-schema.js';
+import { crossCheckRoutes } from './routes-cross-checks.js';
 import { formatPath, translateZodIssues } from './zod-issues.js';
 import type { HintTable, SubjectNamer } from './zod-issues.js';
 import { parseYaml } from './yaml-source.js';
@@ -20,16 +21,14 @@ export type Loaded<T> =
     }
   | { readonly ok: false; readonly issues: ConfigIssue[] };
 
-function validate<S extends z.ZodType>(
-  file: string,
-  text: string,
+/** Validates an already parsed YAML file against a schema, translating issues to positions. */
+function validateSource<S extends z.ZodType>(
+  source: YamlSource,
   schema: S,
   namer: SubjectNamer,
   hints: HintTable,
 ): Loaded<z.output<S>> {
-  const parsed = parseYaml(file, text);
-  if (!parsed.ok) return parsed;
-  const { source } = parsed;
+  const file = source.file;
   if (source.data === null || source.data === undefined) {
     return {
       ok: false,
@@ -60,32 +59,57 @@ const routeNamer: SubjectNamer = (path, data) => {
 /** Findings that are not errors: the file still takes effect. */
 function lintRoutes(routes: RoutesFile, source: YamlSource): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
+  const warn = (path: PropertyKey[], message: string, hint: string) => {
+    const { line, col } = source.position(path);
+    warnings.push({ file: source.file, line, col, severity: 'warning', message, hint });
+  };
   routes.routes.forEach((route, i) => {
     if (!route.public && route.policy === undefined) {
-      const { line, col } = source.position(['routes', i]);
-      warnings.push({
-        file: source.file,
-        line,
-        col,
-        severity: 'warning',
-        message: `route "${route.name}": has no policy and is not public, so it denies everyone`,
-        hint: 'add policy: { allow: [...] } or public: true',
-      });
+      warn(
+        ['routes', i],
+        `route "${route.name}": has no policy and is not public, so it denies everyone`,
+        'add policy: { allow: [...] } or public: true',
+      );
+    } else if (route.policy !== undefined && (route.policy.allow ?? []).length === 0) {
+      warn(
+        ['routes', i, 'policy'],
+        `route "${route.name}": policy has no allow rules, so it denies everyone`,
+        'add allow: [...]',
+      );
     }
+    route.rules?.forEach((rule, j) => {
+      if ((rule.policy.allow ?? []).length === 0) {
+        warn(
+          ['routes', i, 'rules', j, 'policy'],
+          `route "${route.name}": rules[${j}].policy has no allow rules, so it denies everything it covers`,
+          'add allow: [...]',
+        );
+      }
+    });
   });
   return warnings;
 }
 
 /** Validates routes.yaml text; never throws on bad input. */
 export function parseRoutes(file: string, text: string): Loaded<RoutesFile> {
-  const loaded = validate(file, text, routesFileSchema, routeNamer, ROUTES_HINTS);
-  if (!loaded.ok) return loaded;
+  const parsed = parseYaml(file, text);
+  if (!parsed.ok) return parsed;
+  const loaded = validateSource(parsed.source, routesFileSchema, routeNamer, ROUTES_HINTS);
+  // Cross-key checks run whatever the fields' state, so every problem shows up in one go.
+  const crossIssues = crossCheckRoutes(parsed.source.data).map(({ path, message, hint }) =>
+    issueAt(parsed.source, path, message, hint),
+  );
+  if (!loaded.ok || crossIssues.length > 0) {
+    return { ok: false, issues: [...(loaded.ok ? [] : loaded.issues), ...crossIssues] };
+  }
   return { ...loaded, warnings: lintRoutes(loaded.value, loaded.source) };
 }
 
 /** Validates gateway.yaml text; never throws on bad input. */
 export function parseGateway(file: string, text: string): Loaded<GatewayFile> {
-  return validate(file, text, gatewayFileSchema, plainNamer, GATEWAY_HINTS);
+  const parsed = parseYaml(file, text);
+  if (!parsed.ok) return parsed;
+  return validateSource(parsed.source, gatewayFileSchema, plainNamer, GATEWAY_HINTS);
 }
 
 /** Reads a file for a loader, turning a read failure into an issue at 1:1. */

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { compilePolicy } from '../policy/compile.js';
-import type { CompiledPolicy } from '../policy/types.js';
+import type { CompileContext } from '../policy/compile.js';
+import { orderSubRules } from '../policy/route-access.js';
+import type { CompiledAccess } from '../policy/route-access.js';
 import { canonicalizeTarget } from '../routing/canonicalize.js';
 import { createRouteIndex } from '../routing/route-index.js';
 import type { RouteIndex } from '../routing/route-index.js';
@@ -25,8 +27,10 @@ export interface CompiledRoute {
   readonly upstreamTls:
     { readonly ca?: string | undefined; readonly serverName?: string | undefined } | undefined;
   readonly public: boolean;
-  /** Undefined when the route has no policy: it denies everyone. */
-  readonly policy: CompiledPolicy | undefined;
+  /** `audit`: would-be denials are logged and counted but let through (SPEC §4.2). */
+  readonly mode: 'enforce' | 'audit';
+  /** The route policy and its sub-rules, compiled. */
+  readonly access: CompiledAccess;
 }
 
 /** One immutable version of routes.yaml. Hot reload swaps whole tables, never parts. */
@@ -44,7 +48,25 @@ function segmentsOf(path: string): readonly string[] {
   return result.target.segments;
 }
 
-function compileRoute(route: RouteConfig, ca: string | undefined): CompiledRoute {
+function compileAccess(route: RouteConfig, context: CompileContext): CompiledAccess {
+  const subRules = (route.rules ?? []).map((rule, i) => ({
+    label: `rules[${i}]`,
+    pathSegments: rule.path === undefined ? undefined : segmentsOf(rule.path),
+    methods: rule.methods === undefined ? undefined : new Set(rule.methods),
+    policy: compilePolicy(rule.policy, context, `rules[${i}].`),
+  }));
+  return {
+    policy: route.policy && compilePolicy(route.policy, context),
+    subRules: orderSubRules(subRules),
+  };
+}
+
+function compileRoute(
+  route: RouteConfig,
+  defaults: RoutesFile['defaults'],
+  ca: string | undefined,
+  context: CompileContext,
+): CompiledRoute {
   return {
     name: route.name,
     host: route.host,
@@ -57,26 +79,52 @@ function compileRoute(route: RouteConfig, ca: string | undefined): CompiledRoute
     timeoutMs: route.timeout,
     upstreamTls: route.upstream_tls && { ca, serverName: route.upstream_tls.server_name },
     public: route.public,
-    policy: route.policy && compilePolicy(route.policy),
+    mode: route.mode ?? defaults.mode,
+    access: compileAccess(route, context),
   };
 }
 
-/** Compiles validated routes; `cas` holds the PEM text of each route's `upstream_tls.ca_file`. */
+/** What compiling routes needs beyond routes.yaml itself. */
+export interface CompileOptions {
+  /** PEM text of each `upstream_tls.ca_file`, by the name written in routes.yaml. */
+  readonly cas?: ReadonlyMap<string, string>;
+  readonly warnings?: readonly ConfigIssue[];
+  /** gateway.yaml `idp.mfa_acr_values`. */
+  readonly mfaAcrValues?: readonly string[];
+}
+
+/** Compiles validated routes into a table: route index, compiled policies, posture profiles. */
 export function compileRouteTable(
   file: RoutesFile,
   text: string,
-  cas: ReadonlyMap<string, string> = new Map(),
-  warnings: readonly ConfigIssue[] = [],
+  options: CompileOptions = {},
 ): RouteTable {
+  const cas = options.cas ?? new Map<string, string>();
+  const context: CompileContext = {
+    postureProfiles: new Map(Object.entries(file.posture_profiles)),
+    mfaAcrValues: options.mfaAcrValues ?? [],
+    segmentsOf,
+  };
   const routes = file.routes.map((r) =>
-    compileRoute(r, r.upstream_tls?.ca_file && cas.get(r.upstream_tls.ca_file)),
+    compileRoute(
+      r,
+      file.defaults,
+      r.upstream_tls?.ca_file && cas.get(r.upstream_tls.ca_file),
+      context,
+    ),
   );
+  const warnings = options.warnings ?? [];
   return {
     routes,
     index: createRouteIndex(routes),
-    hash: createHash('sha256').update(text).digest('hex').slice(0, 12),
+    hash: hashRoutesText(text),
     warnings,
   };
+}
+
+/** The version label of a routes.yaml text: first 12 hex digits of its SHA-256. */
+export function hashRoutesText(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 export type RouteTableResult =
@@ -88,10 +136,22 @@ export type RouteTableResult =
  * routes file). Never throws on bad input: a bad file is a list of issues, and the caller keeps
  * whatever table it had.
  */
-export async function loadRouteTable(file: string): Promise<RouteTableResult> {
+export async function loadRouteTable(
+  file: string,
+  mfaAcrValues: readonly string[] = [],
+): Promise<RouteTableResult> {
   const read = await readConfigText(file);
   if ('issues' in read) return { ok: false, issues: read.issues };
-  const loaded = parseRoutes(file, read.text);
+  return buildRouteTable(file, read.text, mfaAcrValues);
+}
+
+/** Like loadRouteTable, for text already read (the reloader reads each version once). */
+export async function buildRouteTable(
+  file: string,
+  text: string,
+  mfaAcrValues: readonly string[] = [],
+): Promise<RouteTableResult> {
+  const loaded = parseRoutes(file, text);
   if (!loaded.ok) return loaded;
   const cas = new Map<string, string>();
   const issues: ConfigIssue[] = [];
@@ -112,5 +172,8 @@ export async function loadRouteTable(file: string): Promise<RouteTableResult> {
     }
   }
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, table: compileRouteTable(loaded.value, read.text, cas, loaded.warnings) };
+  return {
+    ok: true,
+    table: compileRouteTable(loaded.value, text, { cas, warnings: loaded.warnings, mfaAcrValues }),
+  };
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { parseVersion } from '../posture/os-version.js';
+import { DAY_NAMES, parseClock } from '../policy/conditions/time.js';
+import { OS_NAMES } from '../policy/types.js';
 import { canonicalizeHost, canonicalizeTarget } from '../routing/canonicalize.js';
-import { duration, strictObject, stringList } from './schema-helpers.js';
+import { cidr, duration, strictObject, stringList } from './schema-helpers.js';
 
 /** `wiki.corp.example` or `*.corp.example`: lower-cased, no port, wildcard only as a whole first label. */
 const hostPattern = z
@@ -32,21 +35,158 @@ const upstreamUrl = z.string({ error: 'must be an http:// or https:// URL' }).re
   );
 }, 'must be an http:// or https:// URL without credentials, query or fragment');
 
+const methodList = z
+  .array(
+    z
+      .string({ error: 'must be a list of HTTP methods' })
+      .regex(/^[A-Za-z]{1,20}$/, 'must be an HTTP method like GET or POST')
+      .transform((m) => m.toUpperCase()),
+    { error: 'must be a list of HTTP methods' },
+  )
+  .min(1, 'must not be empty');
+
+const osName = z.enum(OS_NAMES);
+
+/** YAML reads 14.10 as the number 14.1: versions must be strings, and readable ones. */
+const osVersion = z
+  .string({
+    error: 'must be a quoted version like "14.4" (unquoted, YAML would read 14.10 as 14.1)',
+  })
+  .refine(
+    (v) => parseVersion(v) !== undefined,
+    'must be a dotted version like "14.4" or "10.0.19045"',
+  );
+
+const trueOnly = (what: string) => z.literal(true, { error: `must be true (${what})` });
+
+/** A posture profile (SPEC §4.2/§6): every present key is a requirement on the device. */
+export const postureProfileSchema = strictObject({
+  managed: trueOnly('the device must be managed').optional(),
+  disk_encrypted: trueOnly('the disk must be encrypted').optional(),
+  edr_running: trueOnly('EDR must be running').optional(),
+  firewall: trueOnly('the firewall must be on').optional(),
+  os: z
+    .array(osName, { error: 'must be a list of OS names' })
+    .min(1, 'must not be empty')
+    .optional(),
+  min_os_version: z
+    .partialRecord(osName, osVersion, {
+      error: 'must map OS names to versions, like { macos: "14.4" }',
+    })
+    .optional(),
+  max_age: duration().optional(),
+}).meta({ id: 'postureProfile', description: 'Device requirements: every present key must hold.' });
+
+const claimScalar = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'must be a string, number, true/false, or a list of those',
+});
+
+const timeSchema = strictObject({
+  days: z
+    .array(z.enum(DAY_NAMES), { error: 'must be a list of days (mon, tue, ... sun)' })
+    .min(1, 'must not be empty')
+    .optional(),
+  between: z
+    .string({ error: 'must be a time range like "08:00-18:00"' })
+    .regex(
+      /^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/,
+      'must be a time range like "08:00-18:00" (24-hour clock)',
+    )
+    .refine((range) => {
+      const [start, end] = range.split('-').map(parseClock);
+      return start !== end;
+    }, 'must not start and end at the same minute')
+    .optional(),
+  tz: z.string({ error: 'must be an IANA time zone like Europe/Berlin' }).refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone like Europe/Berlin or UTC'),
+}).meta({ id: 'time' });
+
 /** A rule: every listed condition must hold. Empty rules are refused: they would match everyone. */
 const ruleSchema = strictObject({
-  authenticated: z.literal(true, { error: 'must be true (any signed-in user)' }).optional(),
-  emails: stringList('email addresses').optional(),
-  email_domains: stringList('email domains').optional(),
-  groups: stringList('group names').optional(),
-}).refine((rule) => Object.values(rule).some((v) => v !== undefined), {
-  message:
-    'must have at least one condition (an empty rule would match everyone; write authenticated: true to allow every signed-in user)',
-});
+  authenticated: trueOnly('any signed-in user')
+    .optional()
+    .describe('Any signed-in user. (An empty rule is refused: it would match everyone.)'),
+  emails: stringList('email addresses')
+    .optional()
+    .describe(
+      "The user's email is one of these (case-insensitive; unverified emails never match).",
+    ),
+  email_domains: stringList('email domains')
+    .optional()
+    .describe("The part after the only @ of the user's email is one of these domains."),
+  groups: stringList('group names')
+    .optional()
+    .describe(
+      'The user is in at least one of these groups (a missing groups claim matches nothing).',
+    ),
+  subjects: stringList('subjects')
+    .optional()
+    .describe("The identity's sub is one of these (service accounts, SPIFFE ids)."),
+  claims: z
+    .record(
+      z.string().min(1),
+      z.union([claimScalar, z.array(claimScalar).min(1, 'must not be empty')]),
+      {
+        error: 'must map claim names to values, like { department: sales }',
+      },
+    )
+    .refine((c) => Object.keys(c).length > 0, 'must name at least one claim')
+    .optional(),
+  mfa: trueOnly('a second factor is required')
+    .optional()
+    .describe(
+      'Signed in with a second factor (amr, or an acr listed in idp.mfa_acr_values); otherwise step-up.',
+    ),
+  auth_max_age: duration()
+    .optional()
+    .describe('Signed in at the IdP at most this long ago (auth_time); otherwise step-up.'),
+  posture: z
+    .union([z.string().min(1), postureProfileSchema], {
+      error: 'must be a posture profile name or an inline profile',
+    })
+    .optional(),
+  ip: z
+    .array(cidr(), { error: 'must be a list of CIDR blocks' })
+    .min(1, 'must not be empty')
+    .optional(),
+  methods: methodList.optional(),
+  paths: z
+    .array(routePath, { error: 'must be a list of paths' })
+    .min(1, 'must not be empty')
+    .optional(),
+  time: timeSchema.optional().describe('Local days and hours in an IANA time zone.'),
+})
+  .refine((rule) => Object.values(rule).some((v) => v !== undefined), {
+    message:
+      'must have at least one condition (an empty rule would match everyone; write authenticated: true to allow every signed-in user)',
+  })
+  .meta({ id: 'rule', description: 'A rule holds when all of its conditions hold.' });
 
 const policySchema = strictObject({
   allow: z.array(ruleSchema, { error: 'must be a list of rules' }).optional(),
   deny: z.array(ruleSchema, { error: 'must be a list of rules' }).optional(),
-});
+}).meta({ id: 'policy' });
+
+const mode = z.enum(['enforce', 'audit']);
+const authList = z
+  .array(z.enum(['session']), { error: 'must be a list: [session]' })
+  .min(1, 'must not be empty');
+
+const subRuleSchema = strictObject({
+  path: routePath.optional(),
+  methods: methodList.optional(),
+  policy: policySchema,
+})
+  .refine((r) => r.path !== undefined || r.methods !== undefined, {
+    message: 'must say which requests it covers: path, methods, or both',
+  })
+  .meta({ id: 'subRule' });
 
 const routeSchema = strictObject({
   name: z
@@ -66,54 +206,40 @@ const routeSchema = strictObject({
     ca_file: z.string().min(1).optional(),
     server_name: z.string().min(1).optional(),
   }).optional(),
-  public: z.boolean({ error: 'must be true or false' }).default(false),
-  policy: policySchema.optional(),
-}).superRefine((route, ctx) => {
-  if (route.public && route.policy !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['policy'],
-      message:
-        'must not be set on a public route (public routes skip authentication, so there is no one to decide on)',
-    });
-  }
-  if (route.strip_prefix && route.path === '/') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['strip_prefix'],
-      message: 'must not be set when path is / (there is no prefix to strip)',
-    });
-  }
+  public: z
+    .boolean({ error: 'must be true or false' })
+    .default(false)
+    .describe('No authentication; still logged and counted.'),
+  mode: mode.optional().describe('audit: would-be denials are logged and counted, not enforced.'),
+  auth: authList.optional(),
+  policy: policySchema
+    .optional()
+    .describe('Who may use the route: any allow rule may allow; any matching deny rule wins.'),
+  rules: z
+    .array(subRuleSchema, { error: 'must be a list of sub-rules' })
+    .optional()
+    .describe(
+      'Narrower policies for sub-paths and/or methods; the most specific match replaces the route policy.',
+    ),
 });
 
 /** routes.yaml (SPEC §4.2). */
 export const routesFileSchema = strictObject({
   version: z.literal(1, { error: 'must be 1' }),
+  defaults: strictObject({
+    mode: mode.default('enforce'),
+    auth: authList.default(['session']),
+  }).prefault({}),
+  posture_profiles: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, "-" or "_"'),
+      postureProfileSchema,
+      {
+        error: 'must map profile names to profiles',
+      },
+    )
+    .default({}),
   routes: z.array(routeSchema, { error: 'must be a list of routes' }),
-}).superRefine((file, ctx) => {
-  const names = new Map<string, number>();
-  const places = new Map<string, number>();
-  file.routes.forEach((route, i) => {
-    const earlier = names.get(route.name);
-    if (earlier !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['routes', i, 'name'],
-        message: `must be unique: route #${earlier + 1} is also called "${route.name}"`,
-      });
-    }
-    names.set(route.name, i);
-    const place = `${route.host} ${route.path}`;
-    const same = places.get(place);
-    if (same !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['routes', i, 'path'],
-        message: `must be unique per host: route #${same + 1} ("${file.routes[same]!.name}") already serves ${route.host}${route.path}`,
-      });
-    }
-    places.set(place, i);
-  });
 });
 
 export type RoutesFile = z.output<typeof routesFileSchema>;
@@ -133,6 +259,22 @@ export const ROUTES_HINTS: Readonly<Record<string, string>> = {
   emails: 'emails: [alice@corp.example]',
   email_domains: 'email_domains: [corp.example]',
   groups: 'groups: [engineering]',
+  subjects: 'subjects: ["system:serviceaccount:prod:checkout"]',
+  claims: 'claims: { department: [sales, support] }',
+  mfa: 'mfa: true',
+  auth_max_age: 'auth_max_age: 1h',
+  ip: 'ip: [10.0.0.0/8]',
+  methods: 'methods: [GET, HEAD]',
+  paths: 'paths: [/reports]',
+  time: 'time: { days: [mon, tue, wed, thu, fri], between: "08:00-18:00", tz: Europe/Berlin }',
+  days: 'days: [mon, tue, wed, thu, fri]',
+  between: 'between: "08:00-18:00"',
+  tz: 'tz: Europe/Berlin',
+  posture: 'posture: baseline',
+  min_os_version: 'min_os_version: { macos: "14.4", windows: "10.0.19045" }',
+  max_age: 'max_age: 15m',
   authenticated: 'authenticated: true',
+  mode: 'mode: audit',
   policy: 'policy: { allow: [{ groups: [engineering] }] }',
+  rules: 'rules: [{ path: /admin, methods: [POST], policy: { allow: [{ groups: [admins] }] } }]',
 };

@@ -32,6 +32,7 @@ function describeValue(value: unknown, key?: string): string {
   if (typeof value === 'string') {
     return `a string ("${value.length > 40 ? value.slice(0, 40) + '…' : value}")`;
   }
+  if (typeof value === 'boolean') return String(value);
   return `${typeof value === 'number' ? 'a number' : typeof value} (${String(value)})`;
 }
 
@@ -75,6 +76,14 @@ export function translateZodIssues(
     const { line, col } = source.position(path, where);
     out.push({ file: source.file, line, col, severity: 'error', message, hint });
   };
+  /** A required key is absent: said at the object that lacks it. */
+  const missing = (path: Path, key: string, hint: string | undefined) => {
+    const parent = path.slice(0, -1);
+    const { subject, rest } = namer(parent, source.data);
+    const where = formatPath(rest);
+    const text = `missing required key "${key}"${where ? ` in ${where}` : ''}`;
+    at(parent, 'value', subject ? `${subject}: ${text}` : text, hint);
+  };
   for (const issue of issues) {
     const path = issue.path as Path;
     const key = lastKey(path);
@@ -94,11 +103,7 @@ export function translateZodIssues(
       }
       case 'invalid_type': {
         if (issue.input === undefined && key !== undefined) {
-          const parent = path.slice(0, -1);
-          const { subject, rest } = namer(parent, source.data);
-          const where = formatPath(rest);
-          const text = `missing required key "${key}"${where ? ` in ${where}` : ''}`;
-          at(parent, 'value', subject ? `${subject}: ${text}` : text, exampleHint);
+          missing(path, key, exampleHint);
         } else {
           const expected = issue.message.startsWith('must ')
             ? issue.message
@@ -109,6 +114,10 @@ export function translateZodIssues(
         break;
       }
       case 'invalid_value': {
+        if (issue.input === undefined && key !== undefined) {
+          missing(path, key, exampleHint);
+          break;
+        }
         const values = issue.values.map(String);
         const guess =
           typeof issue.input === 'string' ? suggestClosest(issue.input, values) : undefined;

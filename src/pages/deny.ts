@@ -13,6 +13,10 @@ export function explainDenial(decision: Decision): string {
       return 'This application is not open to anyone yet. Its administrators need to grant access.';
     case 'deny:no_rule_matched':
       return 'Your account is not among those allowed to use this application. Ask its owners for access if you need it.';
+    case 'step_up:mfa':
+      return 'This part of the application needs a sign-in with a second factor.';
+    case 'step_up:auth_max_age':
+      return 'This part of the application needs a recent sign-in.';
     default:
       return 'A rule of this application blocks your access.';
   }

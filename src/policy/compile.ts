@@ -1,9 +1,27 @@
+import type { PostureProfileSpec } from '../posture/profile.js';
+import { compileAuthMaxAge } from './conditions/auth-max-age.js';
 import { compileAuthenticated } from './conditions/authenticated.js';
+import { compileClaims } from './conditions/claims.js';
+import type { ClaimValue } from './conditions/claims.js';
 import { compileEmailDomains } from './conditions/email-domains.js';
 import { compileEmails } from './conditions/emails.js';
 import { compileGroups } from './conditions/groups.js';
+import { compileIp } from './conditions/ip.js';
+import { compileMethods } from './conditions/methods.js';
+import { compileMfa } from './conditions/mfa.js';
+import { compilePaths } from './conditions/paths.js';
+import { compilePosture } from './conditions/posture.js';
+import { compileSubjects } from './conditions/subjects.js';
+import { compileTime } from './conditions/time.js';
+import type { TimeSpec } from './conditions/time.js';
 import type { Decision } from './reasons.js';
-import type { CompiledCondition, CompiledPolicy, CompiledRule, ConditionKind } from './types.js';
+import type {
+  CompiledCondition,
+  CompiledPolicy,
+  CompiledRule,
+  ConditionKind,
+  StepUpRequirement,
+} from './types.js';
 
 /** A rule as written in routes.yaml (validated): every present condition must hold. */
 export interface RuleSpec {
@@ -11,6 +29,16 @@ export interface RuleSpec {
   readonly emails?: readonly string[] | undefined;
   readonly email_domains?: readonly string[] | undefined;
   readonly groups?: readonly string[] | undefined;
+  readonly subjects?: readonly string[] | undefined;
+  readonly claims?: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>> | undefined;
+  readonly mfa?: true | undefined;
+  /** Milliseconds. */
+  readonly auth_max_age?: number | undefined;
+  readonly posture?: string | PostureProfileSpec | undefined;
+  readonly ip?: readonly string[] | undefined;
+  readonly methods?: readonly string[] | undefined;
+  readonly paths?: readonly string[] | undefined;
+  readonly time?: TimeSpec | undefined;
 }
 
 export interface PolicySpec {
@@ -18,48 +46,99 @@ export interface PolicySpec {
   readonly deny?: readonly RuleSpec[] | undefined;
 }
 
+/** What compiling needs besides the policy: named posture profiles and IdP knowledge. */
+export interface CompileContext {
+  readonly postureProfiles: ReadonlyMap<string, PostureProfileSpec>;
+  /** The IdP's `acr` values that mean multi-factor (gateway.yaml `idp.mfa_acr_values`). */
+  readonly mfaAcrValues: readonly string[];
+  /** Canonical path → segment names (routing's canonicalizer; injected to keep policy pure). */
+  readonly segmentsOf: (path: string) => readonly string[];
+}
+
 type Compilers = {
-  readonly [K in ConditionKind]: (value: NonNullable<RuleSpec[K]>) => CompiledCondition;
+  readonly [K in ConditionKind]: (
+    value: NonNullable<RuleSpec[K]>,
+    context: CompileContext,
+  ) => CompiledCondition;
 };
 
 /** One compiler per condition key; adding a condition means adding a line here. */
 const COMPILERS: Compilers = {
   authenticated: () => compileAuthenticated(),
-  emails: compileEmails,
-  email_domains: compileEmailDomains,
-  groups: compileGroups,
+  emails: (v) => compileEmails(v),
+  email_domains: (v) => compileEmailDomains(v),
+  groups: (v) => compileGroups(v),
+  subjects: (v) => compileSubjects(v),
+  claims: (v) => compileClaims(v),
+  mfa: (_v, context) => compileMfa(context.mfaAcrValues),
+  auth_max_age: (v) => compileAuthMaxAge(v),
+  posture: (v, context) => {
+    if (typeof v !== 'string') return compilePosture(undefined, v);
+    const profile = context.postureProfiles.get(v);
+    if (profile === undefined) throw new TypeError(`unvalidated posture profile "${v}"`);
+    return compilePosture(v, profile);
+  },
+  ip: (v) => compileIp(v),
+  methods: (v) => compileMethods(v),
+  paths: (v, context) => compilePaths(v, context.segmentsOf),
+  time: (v) => compileTime(v),
 };
 
 function isConditionKind(key: string): key is ConditionKind {
   return Object.hasOwn(COMPILERS, key);
 }
 
-function compileRule(spec: RuleSpec, index: number, list: 'allow' | 'deny'): CompiledRule {
+function stepUpOf(spec: RuleSpec): StepUpRequirement | undefined {
+  if (spec.mfa === undefined && spec.auth_max_age === undefined) return undefined;
+  return { mfa: spec.mfa === true, maxAgeMs: spec.auth_max_age };
+}
+
+function compileRule(
+  spec: RuleSpec,
+  index: number,
+  list: 'allow' | 'deny',
+  prefix: string,
+  context: CompileContext,
+): CompiledRule {
   const conditions: CompiledCondition[] = [];
   for (const [key, value] of Object.entries(spec)) {
     if (value === undefined) continue;
     if (!isConditionKind(key))
       throw new TypeError(`unknown condition "${key}" reached the compiler`);
-    conditions.push((COMPILERS[key] as (v: unknown) => CompiledCondition)(value));
+    conditions.push(
+      (COMPILERS[key] as (v: unknown, c: CompileContext) => CompiledCondition)(value, context),
+    );
   }
   // Validation refuses empty rules; an empty rule here would allow everyone, so refuse loudly.
   if (conditions.length === 0)
     throw new TypeError(`empty ${list}[${index}] rule reached the compiler`);
-  const label = `${list}[${index}]`;
+  const label = `${prefix}${list}[${index}]`;
   const decision: Decision =
     list === 'allow'
       ? { effect: 'allow', reason: `allow:rule[${index}]`, rule: label }
       : { effect: 'deny', reason: `deny:${conditions[0]!.kind}`, rule: label };
-  return { label, index, conditions, decision };
+  return {
+    label,
+    index,
+    conditions,
+    decision,
+    stepUp: list === 'allow' ? stepUpOf(spec) : undefined,
+  };
 }
 
 /**
- * Compiles a validated policy into closures, once, at load time. Decisions are prepared here
- * too, so evaluation allocates nothing.
+ * Compiles a validated policy into closures, once, at load time. Allow and deny decisions are
+ * prepared here too, so evaluating an allowed request allocates nothing.
+ *
+ * @param prefix label prefix for sub-rules: `rules[0].`
  */
-export function compilePolicy(spec: PolicySpec): CompiledPolicy {
+export function compilePolicy(
+  spec: PolicySpec,
+  context: CompileContext,
+  prefix = '',
+): CompiledPolicy {
   return {
-    allow: (spec.allow ?? []).map((rule, i) => compileRule(rule, i, 'allow')),
-    deny: (spec.deny ?? []).map((rule, i) => compileRule(rule, i, 'deny')),
+    allow: (spec.allow ?? []).map((rule, i) => compileRule(rule, i, 'allow', prefix, context)),
+    deny: (spec.deny ?? []).map((rule, i) => compileRule(rule, i, 'deny', prefix, context)),
   };
 }

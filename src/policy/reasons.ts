@@ -1,24 +1,33 @@
-import type { ConditionKind } from './types.js';
+import type { ConditionKind, PostureCheck, StepUpRequirement } from './types.js';
 
 /**
- * Every reason a decision can carry. A closed set of string shapes: rule indexes and condition
- * kinds come from the config, so metric label values stay bounded.
+ * Every reason a decision can carry. A closed set of string shapes: rule indexes, condition
+ * kinds and posture checks are bounded by the config and the code, so metric label values are
+ * too. The last three only come from `explain`/`test`, which simulate the whole pipeline.
  */
 export type Reason =
   | 'allow:public'
   | `allow:rule[${number}]`
   | 'deny:no_policy'
   | 'deny:no_rule_matched'
-  | `deny:${ConditionKind}`;
+  | `deny:${ConditionKind}`
+  | `deny:posture.${PostureCheck}`
+  | 'step_up:mfa'
+  | 'step_up:auth_max_age'
+  | 'deny:unauthenticated'
+  | 'deny:no_route'
+  | 'deny:bad_request';
 
-export type Effect = 'allow' | 'deny';
+export type Effect = 'allow' | 'deny' | 'step_up';
 
 /** A policy decision: a value, never an exception (DESIGN §1). */
 export interface Decision {
   readonly effect: Effect;
   readonly reason: Reason;
-  /** The rule that decided, e.g. `allow[1]` or `deny[0]`; absent for defaults. */
+  /** The rule that decided, e.g. `allow[1]` or `rules[0].deny[0]`; absent for defaults. */
   readonly rule?: string;
+  /** With `step_up`: what the new login must bring. */
+  readonly stepUp?: StepUpRequirement;
 }
 
 export const ALLOW_PUBLIC: Decision = { effect: 'allow', reason: 'allow:public' };

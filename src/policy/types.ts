@@ -1,6 +1,6 @@
 import type { Decision } from './reasons.js';
 
-/** Who made the request, as established by a session (OIDC) or, later, a bearer token. */
+/** Who made the request, as established by a session (OIDC) or a bearer token. */
 export interface Identity {
   readonly sub: string;
   /** Lower-cased at login; undefined when the IdP sent none. */
@@ -9,6 +9,7 @@ export interface Identity {
   /** Undefined when the groups claim was missing or malformed: matches no `groups` condition. */
   readonly groups?: readonly string[] | undefined;
   readonly name?: string | undefined;
+  /** Every claim kept from the IdP, `amr`, `acr` and `auth_time` included. */
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
@@ -20,29 +21,88 @@ export interface RequestFacts {
   readonly ip: string;
 }
 
+export const OS_NAMES = ['macos', 'windows', 'linux', 'ios', 'android', 'chromeos'] as const;
+export type OsName = (typeof OS_NAMES)[number];
+
+/** Device posture evidence, as collected for this request (SPEC §6). */
+export interface PostureFacts {
+  readonly deviceId?: string | undefined;
+  readonly managed?: boolean | undefined;
+  readonly os?: OsName | undefined;
+  readonly osVersion?: string | undefined;
+  readonly diskEncrypted?: boolean | undefined;
+  readonly edrRunning?: boolean | undefined;
+  readonly firewall?: boolean | undefined;
+  /** Epoch ms when the evidence was produced (its `iat`): `max_age` counts from here. */
+  readonly observedAt: number;
+}
+
 /** Everything a policy decides on. Built once per request; evaluation never does I/O. */
 export interface PolicyInput {
   readonly identity: Identity | undefined;
   readonly request: RequestFacts;
+  /** Undefined when no trustworthy posture evidence came with the request. */
+  readonly posture?: PostureFacts | undefined;
 }
 
-/** A condition compiled at load time: a closure over prepared sets, no parsing per request. */
+export type ConditionKind =
+  | 'authenticated'
+  | 'emails'
+  | 'email_domains'
+  | 'groups'
+  | 'subjects'
+  | 'claims'
+  | 'mfa'
+  | 'auth_max_age'
+  | 'posture'
+  | 'ip'
+  | 'methods'
+  | 'paths'
+  | 'time';
+
+/** The posture checks a profile can fail, each a reason code `deny:posture.<check>`. */
+export type PostureCheck =
+  | 'missing'
+  | 'max_age'
+  | 'managed'
+  | 'os'
+  | 'min_os_version'
+  | 'disk_encrypted'
+  | 'edr_running'
+  | 'firewall';
+
+/**
+ * A condition compiled at load time: a closure over prepared sets, no parsing per request.
+ * `softness` marks the conditions a person can fix without an admin: `step_up` ones by
+ * signing in again, `posture` ones by fixing the device. A rule that fails only on soft
+ * conditions turns the denial into a step-up or a posture reason instead of "no rule matched".
+ */
 export interface CompiledCondition {
   readonly kind: ConditionKind;
-  /** Human text for `explain`: `groups in [engineering, support]`. */
+  /** Human text for `explain`: `groups include one of [engineering, support]`. */
   readonly description: string;
+  readonly softness?: 'step_up' | 'posture';
   test(input: PolicyInput, now: number): boolean;
+  /** Posture conditions only: which check fails (undefined when it passes). */
+  failedCheck?(input: PolicyInput, now: number): PostureCheck | undefined;
 }
 
-export type ConditionKind = 'authenticated' | 'emails' | 'email_domains' | 'groups';
+/** What re-authentication must achieve to satisfy a rule's step-up conditions. */
+export interface StepUpRequirement {
+  readonly mfa: boolean;
+  /** The strictest `auth_max_age` of the rule, in ms. */
+  readonly maxAgeMs: number | undefined;
+}
 
 export interface CompiledRule {
-  /** Where the rule sits, for traces and the decision's `rule`: `allow[1]`. */
+  /** Where the rule sits, for traces and the decision's `rule`: `allow[1]`, `rules[0].allow[1]`. */
   readonly label: string;
   readonly index: number;
   readonly conditions: readonly CompiledCondition[];
   /** The decision this rule makes when it holds, prepared at compile time. */
   readonly decision: Decision;
+  /** For allow rules with step-up conditions: what a new login must bring. */
+  readonly stepUp: StepUpRequirement | undefined;
 }
 
 export interface CompiledPolicy {

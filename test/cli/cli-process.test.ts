@@ -88,6 +88,21 @@ describe('ztna-gateway serve (the binary)', () => {
     expect(run.stderr()).not.toMatch(/\n\s+at /);
   });
 
+  test('SIGHUP re-reads routes.yaml and does not stop the gateway', async () => {
+    const run = spawnCli(['serve', '--config', join(dir, 'gateway.yaml')], ENV);
+    const listening = await run.waitForLog((l) => l.msg === 'gateway listening');
+    run.child.kill('SIGHUP');
+    expect(
+      await run.waitForLog((l) => l.msg === 'routes reload' && l.trigger === 'signal'),
+    ).toMatchObject({ result: 'unchanged' });
+    const port = (listening.listen as { port: number }).port;
+    expect((await new TestClient().request(`http://status.test:${port}/still-up`)).status).toBe(
+      200,
+    );
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
   test('on SIGTERM it drains the request in flight, then exits 0', async () => {
     const run = spawnCli(['serve', '--config', join(dir, 'gateway.yaml')], ENV);
     const listening = await run.waitForLog((l) => l.msg === 'gateway listening');

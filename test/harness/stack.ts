@@ -39,6 +39,8 @@ export type AuditLine = Record<string, unknown> & { type: string; decision?: str
 
 export interface Stack {
   readonly port: number;
+  /** The routes.yaml the gateway hot-reloads. */
+  readonly routesFile: string;
   readonly upstream: Upstream;
   readonly idp: EmbeddedIdp;
   readonly gateway: RunningGateway;
@@ -125,6 +127,9 @@ ${options.gatewayExtra ?? ''}
     table: configuration.table,
     loggers: createLoggers('debug', sink),
     drainTimeoutMs: 2000,
+    routesFile: join(dir, 'routes.yaml'),
+    // No polling: reload tests must pass on file-system events alone (rename saves, symlink swaps).
+    reloadPollMs: 0,
     ...(options.now !== undefined && { now: options.now }),
   });
   const port = gateway.proxyAddress.port;
@@ -145,6 +150,7 @@ ${options.gatewayExtra ?? ''}
 
   const stack: Stack = {
     port,
+    routesFile: join(dir, 'routes.yaml'),
     upstream,
     idp,
     gateway,

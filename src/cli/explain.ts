@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import { formatIssue } from '../config/issues.js';
+import { describedPosture, postureDescriptionSchema } from '../config/policy-tests-schema.js';
+import { parseYaml } from '../config/yaml-source.js';
+import { translateZodIssues } from '../config/zod-issues.js';
+import { formatDuration, parseDuration } from '../lib/duration.js';
+import type { Identity, PostureFacts } from '../policy/types.js';
+import { describedIdentity, simulate } from '../simulate.js';
+import { parseOptions } from './args.js';
+import { decisionLine, traceLines } from './describe-simulation.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import type { CliIo } from './io.js';
+import { loadRoutesForCli } from './routes-for-cli.js';
+
+export const EXPLAIN_USAGE =
+  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--at ISO-TIME] [--config F]';
+
+const OPTIONS = {
+  routes: { type: 'string' },
+  config: { type: 'string' },
+  url: { type: 'string' },
+  method: { type: 'string' },
+  user: { type: 'string' },
+  groups: { type: 'string' },
+  claim: { type: 'string', multiple: true },
+  mfa: { type: 'boolean' },
+  'auth-age': { type: 'string' },
+  ip: { type: 'string' },
+  posture: { type: 'string' },
+  at: { type: 'string' },
+} as const;
+
+/** `--claim level=3`: JSON scalars and lists are read as such, anything else is a string. */
+function parseClaim(text: string): [string, unknown] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--claim ${text}: expected name=value`);
+  const raw = text.slice(eq + 1);
+  try {
+    return [text.slice(0, eq), JSON.parse(raw)];
+  } catch {
+    return [text.slice(0, eq), raw];
+  }
+}
+
+async function readPosture(
+  file: string,
+  at: number,
+  io: CliIo,
+): Promise<PostureFacts | undefined | 'invalid'> {
+  const parsed = parseYaml(file, await readFile(file, 'utf8'));
+  if (!parsed.ok) {
+    parsed.issues.forEach((i) => io.stdout(formatIssue(i)));
+    return 'invalid';
+  }
+  const result = postureDescriptionSchema.safeParse(parsed.source.data, { reportInput: true });
+  if (!result.success) {
+    translateZodIssues(result.error.issues, parsed.source, (path) => ({ rest: path }), {}).forEach(
+      (i) => io.stdout(formatIssue(i)),
+    );
+    return 'invalid';
+  }
+  return describedPosture(result.data, at);
+}
+
+/** `just now`, `10m ago`: whole seconds, the way people read ages. */
+function ago(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds <= 0 ? 'just now' : `${formatDuration(seconds * 1000)} ago`;
+}
+
+function identityLine(identity: Identity | undefined, at: number): string {
+  if (identity === undefined) return 'anonymous (no --user)';
+  const authTime = identity.claims.auth_time as number;
+  const amr = (identity.claims.amr as string[]).join(', ');
+  return `${identity.email ?? identity.sub}, groups [${identity.groups?.join(', ') ?? ''}], amr [${amr}], signed in ${ago(at - authTime * 1000)}`;
+}
+
+function postureLine(posture: PostureFacts | undefined, at: number): string {
+  if (posture === undefined) return 'none (no --posture)';
+  const flags = [
+    posture.managed && 'managed',
+    posture.diskEncrypted && 'disk encrypted',
+    posture.edrRunning && 'EDR running',
+    posture.firewall && 'firewall on',
+  ].filter(Boolean);
+  return `${posture.os ?? 'unknown OS'} ${posture.osVersion ?? ''}, ${flags.join(', ') || 'no protections reported'}, evidence from ${ago(at - posture.observedAt)}`;
+}
+
+/**
+ * `ztna-gateway explain`: which route a request matches, what the gateway decides, and why,
+ * condition by condition. Exits 0 when the request would be allowed, 1 otherwise.
+ */
+export async function runExplain(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseOptions(argv, OPTIONS, io.env);
+  const v = values as Record<string, string | boolean | string[] | undefined>;
+  if (typeof v.url !== 'string') throw new UsageError('--url is required');
+  const at = typeof v.at === 'string' ? Date.parse(v.at) : Date.now();
+  if (Number.isNaN(at))
+    throw new UsageError(
+      `--at ${String(v.at)}: expected an ISO time like 2026-11-23T10:00:00+01:00`,
+    );
+  const authAgeMs = typeof v['auth-age'] === 'string' ? parseDuration(v['auth-age']) : undefined;
+  if (v['auth-age'] !== undefined && authAgeMs === undefined)
+    throw new UsageError(`--auth-age ${String(v['auth-age'])}: expected a duration like 10m`);
+
+  const table = await loadRoutesForCli(
+    (v.routes as string | undefined) ?? 'routes.yaml',
+    v.config as string | undefined,
+    io,
+  );
+  if (table === undefined) return EXIT_FAILURE;
+  const posture = typeof v.posture === 'string' ? await readPosture(v.posture, at, io) : undefined;
+  if (posture === 'invalid') return EXIT_FAILURE;
+
+  const user = v.user as string | undefined;
+  const identity =
+    user === undefined
+      ? undefined
+      : describedIdentity(
+          {
+            ...(user.includes('@') ? { email: user } : { sub: user }),
+            groups: typeof v.groups === 'string' ? v.groups.split(',').filter(Boolean) : undefined,
+            mfa: v.mfa === true,
+            authAgeMs,
+            claims: Object.fromEntries(((v.claim as string[] | undefined) ?? []).map(parseClaim)),
+          },
+          at,
+        );
+  const method = ((v.method as string | undefined) ?? 'GET').toUpperCase();
+  const simulation = simulate(
+    table,
+    { method, url: v.url, ip: (v.ip as string | undefined) ?? '127.0.0.1', at },
+    identity,
+    posture,
+  );
+
+  io.stdout(
+    `request   ${method} ${v.url}  from ${(v.ip as string | undefined) ?? '127.0.0.1'} at ${new Date(at).toISOString()}`,
+  );
+  if (simulation.refusal !== undefined) {
+    io.stdout(`refused   400 before any policy: ${simulation.refusal}`);
+  } else {
+    io.stdout(
+      `canonical ${simulation.host!.host} ${simulation.target!.path}${simulation.target!.query}`,
+    );
+    const route = simulation.route;
+    io.stdout(
+      route === undefined
+        ? 'route     none (404)'
+        : `route     ${route.name} (${route.host}${route.path === '/' ? '' : route.path}) → ${route.upstream.href}${route.mode === 'audit' ? '  [audit mode]' : ''}${route.public ? '  [public]' : ''}`,
+    );
+    if (simulation.policyLabel !== undefined) {
+      io.stdout(
+        `policy    ${simulation.policyLabel === 'policy' ? 'the route policy' : `${simulation.policyLabel} (replaces the route policy for this path/method)`}`,
+      );
+    }
+    io.stdout(`identity  ${identityLine(identity, at)}`);
+    io.stdout(`posture   ${postureLine(posture, at)}`);
+    if (simulation.trace.length > 0) {
+      io.stdout('trace');
+      traceLines(simulation).forEach((line) => io.stdout(line));
+    }
+  }
+  io.stdout(`decision  ${decisionLine(simulation)}`);
+  return simulation.decision.effect === 'allow' ? EXIT_OK : EXIT_FAILURE;
+}

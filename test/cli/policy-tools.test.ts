@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runCli } from '../../src/cli/index.js';
+import { jsonSchemaOf } from '../../src/cli/schema.js';
+
+async function cli(argv: string[]): Promise<{ code: number; out: string }> {
+  const out: string[] = [];
+  const code = await runCli(argv, {
+    stdout: (l) => out.push(l),
+    stderr: (l) => out.push(l),
+    env: {},
+  });
+  return { code, out: out.join('\n') };
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ztna-tools-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('ztna-gateway test', () => {
+  test('the shipped routes.test.yaml passes against the shipped routes.yaml', async () => {
+    const result = await cli(['test']);
+    expect(result.out).not.toContain('FAIL');
+    expect(result.out).toMatch(/\n(\d+) passed, 0 failed$/);
+    expect(Number(/(\d+) passed/.exec(result.out)![1])).toBeGreaterThanOrEqual(20);
+    expect(result.code).toBe(0);
+  });
+
+  test('a failing case shows what was expected, what came, and the trace; exit 1', async () => {
+    const file = join(dir, 'failing.test.yaml');
+    await writeFile(
+      file,
+      `cases:
+  - name: bob reads the wiki
+    request: { url: "https://wiki.corp.example/" }
+    identity: { email: bob@corp.example, groups: [sales] }
+    expect: allow
+  - name: the status page is public
+    request: { url: "https://status.corp.example/" }
+    expect: allow
+`,
+    );
+    const result = await cli(['test', '--routes', 'routes.yaml', file]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('FAIL  bob reads the wiki');
+    expect(result.out).toContain('expected allow, got deny (deny:no_rule_matched)');
+    expect(result.out).toMatch(
+      /allow\[0\]:\n\s+FAIL {2}groups include one of \[engineering, support\]/,
+    );
+    expect(result.out).toContain('ok    the status page is public');
+    expect(result.out.split('\n').at(-1)).toBe('1 passed, 1 failed');
+  });
+
+  test('an invalid test file is reported with line and column', async () => {
+    const file = join(dir, 'broken.test.yaml');
+    await writeFile(
+      file,
+      'cases:\n  - name: x\n    request: { url: "https://a/" }\n    expect: allwo\n',
+    );
+    const result = await cli(['test', file]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain(
+      `${file}:4:13: case "x": expect must be one of allow, deny, step_up, got a string ("allwo") (hint: did you mean "allow"?)`,
+    );
+  });
+});
+
+describe('ztna-gateway explain', () => {
+  test('names the route, the sub-rule chosen, each condition and the decision; exit 1 on deny', async () => {
+    const result = await cli([
+      'explain',
+      '--routes',
+      'routes.yaml',
+      '--url',
+      'https://wiki.corp.example/public/../admin/settings',
+      '--method',
+      'post',
+      '--user',
+      'bob@corp.example',
+      '--groups',
+      'sales',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('canonical wiki.corp.example /admin/settings');
+    expect(result.out).toContain('route     wiki (wiki.corp.example) → http://10.0.0.12:8080/');
+    expect(result.out).toContain(
+      'policy    rules[0] (replaces the route policy for this path/method)',
+    );
+    expect(result.out).toContain('FAIL  groups include one of [wiki-admins]');
+    expect(result.out).toContain('decision  deny (deny:no_rule_matched)');
+  });
+
+  test('exit 0 when allowed; posture from a file; audit mode is said', async () => {
+    const posture = join(dir, 'laptop.json');
+    await writeFile(
+      posture,
+      JSON.stringify({
+        managed: true,
+        os: 'macos',
+        os_version: '14.5',
+        disk_encrypted: true,
+        edr_running: true,
+        age: '1m',
+      }),
+    );
+    const allowed = await cli([
+      'explain',
+      '--url',
+      'https://wiki.corp.example/x',
+      '--user',
+      'alice@corp.example',
+      '--groups',
+      'engineering',
+      '--posture',
+      posture,
+    ]);
+    expect(allowed.out).toContain('decision  allow (allow:rule[0], by allow[0])');
+    expect(allowed.code).toBe(0);
+    const audit = await cli([
+      'explain',
+      '--url',
+      'https://hr.corp.example/',
+      '--user',
+      'bob@corp.example',
+      '--claim',
+      'department=sales',
+    ]);
+    expect(audit.out).toContain('[audit mode]');
+    expect(audit.out).toContain('route in audit mode: logged as audit_deny and let through');
+  });
+
+  test('claims take JSON values; --at and --auth-age drive time conditions', async () => {
+    const night = await cli([
+      'explain',
+      '--url',
+      'https://grafana.corp.example/',
+      '--user',
+      'nina@corp.example',
+      '--groups',
+      'noc',
+      '--at',
+      '2026-11-23T23:00:00+01:00',
+    ]);
+    expect(night.out).toContain(
+      'FAIL  time on mon, tue, wed, thu, fri between 07:00-19:00 Europe/Berlin',
+    );
+    expect(night.code).toBe(1);
+    const day = await cli([
+      'explain',
+      '--url',
+      'https://grafana.corp.example/',
+      '--user',
+      'nina@corp.example',
+      '--groups',
+      'noc',
+      '--at',
+      '2026-11-23T09:00:00+01:00',
+    ]);
+    expect(day.code).toBe(0);
+  });
+
+  test('a refused path and an unknown host are explained', async () => {
+    const refused = await cli([
+      'explain',
+      '--url',
+      'https://wiki.corp.example/a%2fb',
+      '--user',
+      'a@corp.example',
+    ]);
+    expect(refused.out).toContain('refused   400 before any policy: encoded_slash');
+    const unknown = await cli([
+      'explain',
+      '--url',
+      'https://nowhere.example/',
+      '--user',
+      'a@corp.example',
+    ]);
+    expect(unknown.out).toContain('route     none (404)');
+    expect(unknown.out).toContain('decision  deny (deny:no_route)');
+  });
+
+  test('usage errors exit 2', async () => {
+    expect((await cli(['explain'])).code).toBe(2);
+    expect((await cli(['explain', '--url', 'https://a/', '--at', 'yesterday'])).code).toBe(2);
+  });
+});
+
+describe('ztna-gateway schema', () => {
+  test.each(['routes', 'gateway', 'tests'] as const)(
+    'schemas/%s.schema.json is what the zod schema generates',
+    (kind) => {
+      // Regenerate with: node dist/main.js schema <kind> > schemas/<kind>.schema.json
+      expect(readFileSync(`schemas/${kind}.schema.json`, 'utf8')).toBe(jsonSchemaOf(kind));
+    },
+  );
+
+  test('prints the routes schema by default', async () => {
+    const result = await cli(['schema']);
+    expect(JSON.parse(result.out)).toMatchObject({
+      title: 'ztna-gateway routes.yaml',
+      $defs: { rule: { type: 'object' } },
+    });
+  });
+
+  test('the example files point editors at the schemas', () => {
+    expect(readFileSync('routes.yaml', 'utf8').split('\n')[0]).toBe(
+      '# yaml-language-server: $schema=schemas/routes.schema.json',
+    );
+    expect(readFileSync('routes.test.yaml', 'utf8').split('\n')[0]).toBe(
+      '# yaml-language-server: $schema=schemas/tests.schema.json',
+    );
+  });
+});
