@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 
 /** A parsed CIDR block; a bare address is a /32 (IPv4) or /128 (IPv6). */
 export interface Cidr {
@@ -30,19 +30,108 @@ export function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
-/** Builds a matcher for a list of already-validated CIDR strings; an empty list matches nothing. */
+/** Dotted-quad IPv4 → unsigned 32-bit integer; undefined for anything else. */
+export function parseIPv4(ip: string): number | undefined {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      // No leading zeros (`010` is octal to some parsers): refuse the ambiguity.
+      if (digits > 0 && part === 0) return undefined;
+      part = part * 10 + (c - 0x30);
+      if (++digits > 3 || part > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + part;
+}
+
+/** IPv6 text → eight 16-bit words (with `::` and a trailing dotted quad); undefined if invalid. */
+export function parseIPv6(ip: string): Uint16Array | undefined {
+  if (isIP(ip) !== 6) return undefined;
+  const words = new Uint16Array(8);
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+  const toWords = (part: string): number[] => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const piece of part.split(':')) {
+      if (piece.includes('.')) {
+        const v4 = parseIPv4(piece)!;
+        out.push(v4 >>> 16, v4 & 0xffff);
+      } else {
+        out.push(parseInt(piece, 16));
+      }
+    }
+    return out;
+  };
+  const first = toWords(head!);
+  const last = tail === undefined ? [] : toWords(tail);
+  first.forEach((w, i) => (words[i] = w));
+  last.forEach((w, i) => (words[8 - last.length + i] = w));
+  return words;
+}
+
+interface V4Block {
+  readonly network: number;
+  readonly mask: number;
+}
+
+interface V6Block {
+  readonly words: Uint16Array;
+  readonly prefix: number;
+}
+
+function v6Matches(address: Uint16Array, block: V6Block): boolean {
+  let left = block.prefix;
+  for (let i = 0; i < 8 && left > 0; i++, left -= 16) {
+    const bits = Math.min(16, left);
+    const mask = (0xffff << (16 - bits)) & 0xffff;
+    if ((address[i]! & mask) !== (block.words[i]! & mask)) return false;
+  }
+  return true;
+}
+
+/**
+ * Builds a matcher for a list of already-validated CIDR strings; an empty list matches
+ * nothing. Pure integer arithmetic: it runs on every request that has an `ip` condition, and
+ * node's BlockList allocates a SocketAddress per check (a quarter of a policy evaluation).
+ */
 export function createCidrMatcher(cidrs: readonly string[]): (ip: string) => boolean {
-  if (cidrs.length === 0) return () => false;
-  const list = new BlockList();
+  const v4: V4Block[] = [];
+  const v6: V6Block[] = [];
   for (const text of cidrs) {
     const cidr = parseCidr(text);
     if (typeof cidr === 'string') throw new TypeError(cidr);
-    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+    if (cidr.family === 'ipv4') {
+      const mask = cidr.prefix === 0 ? 0 : (0xffffffff << (32 - cidr.prefix)) >>> 0;
+      v4.push({ network: (parseIPv4(cidr.address)! & mask) >>> 0, mask });
+    } else {
+      v6.push({ words: parseIPv6(cidr.address)!, prefix: cidr.prefix });
+    }
   }
+  if (v4.length === 0 && v6.length === 0) return () => false;
   return (ip) => {
     const address = normalizeIp(ip);
-    const version = isIP(address);
-    if (version === 0) return false;
-    return list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+    if (!address.includes(':')) {
+      const value = parseIPv4(address);
+      if (value === undefined) return false;
+      for (const block of v4) if ((value & block.mask) >>> 0 === block.network) return true;
+      return false;
+    }
+    if (v6.length === 0) return false;
+    const words = parseIPv6(address);
+    if (words === undefined) return false;
+    for (const block of v6) if (v6Matches(words, block)) return true;
+    return false;
   };
 }
