@@ -3,6 +3,8 @@ import type { RouteTable, CompiledRoute } from './config/route-table.js';
 import type { RequestDecision } from './metrics/registry.js';
 import type { Decision } from './policy/reasons.js';
 import type { Identity } from './policy/types.js';
+import type { CollectedPosture } from './posture/collect.js';
+import type { BindingVerdict } from './posture/device-binding.js';
 import type { CanonicalHost, CanonicalTarget } from './routing/canonicalize.js';
 
 /**
@@ -26,6 +28,10 @@ export interface RequestContext {
   route?: CompiledRoute;
   identity?: Identity;
   auth?: 'session';
+  /** Device evidence collected for this request (SPEC §6). */
+  posture?: CollectedPosture;
+  /** How the evidence relates to the session's device and user. */
+  deviceVerdict?: BindingVerdict;
   decision?: Decision;
   /** What `ztna_requests_total` counts this request as; set by whichever step answered. */
   outcome?: RequestDecision;

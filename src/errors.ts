@@ -34,6 +34,12 @@ export const ERROR_CODES = {
     title: 'Sign-in required',
     message: 'Sign in to use this application.',
   },
+  ZTNA_ERR_STEP_UP_REQUIRED: {
+    status: 401,
+    title: 'Sign in again',
+    message:
+      'This part of the application needs a new sign-in (with a second factor, or a recent one).',
+  },
   ZTNA_ERR_WEBSOCKETS_DISABLED: {
     status: 403,
     title: 'WebSockets not allowed',

@@ -40,20 +40,31 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     logout.logout,
   );
   router.get('/.ztna/signed-out', logout.signedOut);
-  router.get('/.ztna/me', (req: Request, res: Response) => {
+  router.get('/.ztna/me', async (req: Request, res: Response) => {
     const context = contextOf(req);
     const session = req.session;
-    if (session?.user === undefined || session.createdAt === undefined)
-      return challenge(req, res, context, deps.sendPage);
+    if (session?.user === undefined || session.createdAt === undefined) {
+      return challenge(req, res, context, deps.sendPage, {
+        kind: 'unauthenticated',
+        note: 'unauthenticated',
+      });
+    }
     context.identity = session.user;
     context.auth = 'session';
     context.outcome = 'allow';
     context.note = 'me';
+    const now = deps.now();
+    const posture = await deps.collectPosture(req, context.peerIp, context.requestId, now);
+    const verdicts = [...context.table.postureProfiles].map(([profile, check]) => ({
+      profile,
+      failed: check(posture.facts, now),
+    }));
     const facts = {
       createdAt: session.createdAt,
       expiresAt: session.createdAt + deps.sessionMaxAgeMs,
+      deviceId: session.deviceId,
     };
-    deps.sendPage(req, res, mePage(session.user, facts, deps.now()), context.requestId);
+    deps.sendPage(req, res, mePage(session.user, facts, posture, verdicts, now), context.requestId);
   });
   router.use((req: Request, res: Response) => {
     const context = contextOf(req);

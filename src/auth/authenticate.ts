@@ -5,10 +5,13 @@ import type { RequestContext } from '../context.js';
 import { errorPage } from '../pages/error.js';
 import type { PageSender } from '../pages/render.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { Decision } from '../policy/reasons.js';
 import type { Identity } from '../policy/types.js';
+import type { TokenRefresher } from './refresh.js';
 
 export interface AuthenticateDeps {
   readonly maxAgeMs: number;
+  readonly refreshIfDue: TokenRefresher;
   readonly metrics: Metrics;
   readonly sendPage: PageSender;
   readonly now: () => number;
@@ -26,24 +29,54 @@ export function wantsLoginRedirect(req: Request): boolean {
   );
 }
 
-/** Sends the client to log in (302) or answers 401 with a `WWW-Authenticate` challenge. */
+/** Why the client must (re)authenticate; a step-up names what the new login must bring. */
+export type ChallengeReason =
+  | { readonly kind: 'unauthenticated' | 'session_ended'; readonly note: string }
+  | { readonly kind: 'step_up'; readonly decision: Decision };
+
+/** The login URL; step-up parameters tell /.ztna/login what to ask the IdP for. */
+function loginUrlFor(context: RequestContext, reason: ChallengeReason): string {
+  const params = new URLSearchParams({ rd: context.target!.path + context.target!.query });
+  if (reason.kind === 'step_up') {
+    const need = reason.decision.stepUp;
+    params.set('step_up', '1');
+    if (need?.mfa) params.set('mfa', '1');
+    if (need?.maxAgeMs !== undefined)
+      params.set('max_age', String(Math.floor(need.maxAgeMs / 1000)));
+  }
+  return `${originOf(context)}/.ztna/login?${params.toString()}`;
+}
+
+/**
+ * Sends the client to log in (302) or answers 401 with a `WWW-Authenticate` challenge. A
+ * step-up (SPEC §5) is the same, asking for a fresh login with MFA or a recent `auth_time`.
+ */
 export function challenge(
   req: Request,
   res: Response,
   context: RequestContext,
   sendPage: PageSender,
+  reason: ChallengeReason,
 ): void {
-  const loginUrl = `${originOf(context)}/.ztna/login?rd=${encodeURIComponent(context.target!.path + context.target!.query)}`;
+  const loginUrl = loginUrlFor(context, reason);
   context.outcome = 'login';
-  context.note = 'unauthenticated';
+  context.note = reason.kind === 'step_up' ? reason.decision.reason : reason.note;
   if (wantsLoginRedirect(req)) {
     res.redirect(302, loginUrl);
     return;
   }
   // No standard scheme fits a cookie login; name ours and say where to log in (RFC 9110 §11.6.1).
-  res.setHeader('WWW-Authenticate', `ZTNA realm="ztna-gateway", login_url="${loginUrl}"`);
-  const page = errorPage('ZTNA_ERR_AUTH_REQUIRED');
-  sendPage(req, res, { ...page, json: { ...page.json, login_url: loginUrl } }, context.requestId);
+  const error = reason.kind === 'step_up' ? ', error="step_up_required"' : '';
+  res.setHeader('WWW-Authenticate', `ZTNA realm="ztna-gateway"${error}, login_url="${loginUrl}"`);
+  const page = errorPage(
+    reason.kind === 'step_up' ? 'ZTNA_ERR_STEP_UP_REQUIRED' : 'ZTNA_ERR_AUTH_REQUIRED',
+  );
+  const json = {
+    ...page.json,
+    login_url: loginUrl,
+    ...(reason.kind === 'step_up' && { reason: reason.decision.reason }),
+  };
+  sendPage(req, res, { ...page, json }, context.requestId);
 }
 
 /**
@@ -89,8 +122,21 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     const context = contextOf(req);
     if (context.route!.public) return next();
     const identity = await sessionIdentity(req, deps);
-    if (identity === undefined) return challenge(req, res, context, deps.sendPage);
-    context.identity = identity;
+    if (identity === undefined)
+      return challenge(req, res, context, deps.sendPage, {
+        kind: 'unauthenticated',
+        note: 'unauthenticated',
+      });
+    // Continuous verification: expired IdP tokens are refreshed; a refusal ends the session.
+    const refreshed = await deps.refreshIfDue(req);
+    if (refreshed === 'rejected') {
+      await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+      return challenge(req, res, context, deps.sendPage, {
+        kind: 'session_ended',
+        note: 'refresh_rejected',
+      });
+    }
+    context.identity = refreshed === 'refreshed' ? req.session.user! : identity;
     context.auth = 'session';
     next();
   };

@@ -4,9 +4,11 @@ import { createLoginStateSealer } from './login-state.js';
 const state = { state: 's', nonce: 'n', codeVerifier: 'v', returnTo: 'https://wiki.corp.example/' };
 
 describe('login state sealing', () => {
-  test('round-trips', async () => {
+  test('round-trips, step-up requirements included', async () => {
     const sealer = createLoginStateSealer('x'.repeat(32));
-    expect(await sealer.open(await sealer.seal(state))).toEqual(state);
+    expect(await sealer.open(await sealer.seal(state))).toEqual({ ...state, stepUp: false });
+    const stepUp = { ...state, maxAge: 3600, stepUp: true };
+    expect(await sealer.open(await sealer.seal(stepUp))).toEqual(stepUp);
   });
 
   test('refuses tampered, truncated, foreign-key and garbage values', async () => {

@@ -8,6 +8,10 @@ export interface LoginState {
   readonly codeVerifier: string;
   /** Absolute URL to return to, already validated. */
   readonly returnTo: string;
+  /** Set for a step-up login: the IdP must have authenticated within this many seconds. */
+  readonly maxAge?: number | undefined;
+  /** True when this login was asked for by a step-up (SPEC §5). */
+  readonly stepUp?: boolean | undefined;
 }
 
 /** How long a login may take at the IdP before its state expires. */
@@ -38,11 +42,18 @@ export function createLoginStateSealer(sessionSecret: string) {
           keyManagementAlgorithms: ['dir'],
           contentEncryptionAlgorithms: ['A256GCM'],
         });
-        const { state, nonce, codeVerifier, returnTo } = payload;
-        if ([state, nonce, codeVerifier, returnTo].every((v) => typeof v === 'string')) {
-          return { state, nonce, codeVerifier, returnTo } as LoginState;
-        }
-        return undefined;
+        const { state, nonce, codeVerifier, returnTo, maxAge, stepUp } = payload;
+        if (![state, nonce, codeVerifier, returnTo].every((v) => typeof v === 'string'))
+          return undefined;
+        if (maxAge !== undefined && typeof maxAge !== 'number') return undefined;
+        return {
+          state,
+          nonce,
+          codeVerifier,
+          returnTo,
+          maxAge,
+          stepUp: stepUp === true,
+        } as LoginState;
       } catch {
         return undefined;
       }

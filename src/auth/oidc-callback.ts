@@ -10,6 +10,7 @@ import { errorPage } from '../pages/error.js';
 import { html } from '../pages/render.js';
 import type { PageSender } from '../pages/render.js';
 import type { Identity } from '../policy/types.js';
+import type { PostureCollector } from '../posture/collect.js';
 import { identityFromClaims } from './identity-from-claims.js';
 import { callbackUrl, loginCookieAttributes } from './oidc-login.js';
 import type { LoginDeps } from './oidc-login.js';
@@ -17,6 +18,7 @@ import { describe } from './oidc-client.js';
 
 export interface CallbackDeps extends LoginDeps {
   readonly groupsClaim: string;
+  readonly collectPosture: PostureCollector;
   readonly sendPage: PageSender;
   readonly log: Logger;
   readonly now: () => number;
@@ -27,7 +29,7 @@ function promisify(run: (done: (err?: unknown) => void) => void): Promise<void> 
 }
 
 /** Fetches UserInfo only when the ID token lacks what policies need (one round trip saved). */
-async function fetchMissingClaims(
+export async function fetchMissingClaims(
   configuration: client.Configuration,
   tokens: client.TokenEndpointResponse,
   claims: Record<string, unknown>,
@@ -56,10 +58,14 @@ async function startSession(
   identity: Identity,
   tokens: client.TokenEndpointResponse,
   now: number,
+  extra: { deviceId: string | undefined; stepUp: boolean },
 ): Promise<void> {
   await promisify((done) => req.session.regenerate(done));
   const fresh = req.session;
   fresh.user = identity;
+  // SPEC §6: the device seen at login is bound to the session.
+  if (extra.deviceId !== undefined) fresh.deviceId = extra.deviceId;
+  if (extra.stepUp) fresh.steppedUpAt = now;
   fresh.tokens = {
     idToken: tokens.id_token,
     accessToken: tokens.access_token,
@@ -124,6 +130,8 @@ export function createCallbackHandler(deps: CallbackDeps) {
           expectedState: login.state,
           expectedNonce: login.nonce,
           idTokenExpected: true,
+          // A step-up asked for a recent authentication: openid-client checks auth_time.
+          ...(login.maxAge !== undefined && { maxAge: login.maxAge }),
         },
       );
     } catch (error) {
@@ -139,7 +147,15 @@ export function createCallbackHandler(deps: CallbackDeps) {
       deps.log,
     );
     const identity = identityFromClaims(claims, userinfo, deps.groupsClaim);
-    await startSession(req, identity, tokens, deps.now());
+    const posture = await deps.collectPosture(req, context.peerIp, context.requestId, deps.now());
+    const deviceId =
+      posture.email === undefined || posture.email === identity.email
+        ? posture.facts?.deviceId
+        : undefined;
+    await startSession(req, identity, tokens, deps.now(), {
+      deviceId,
+      stepUp: login.stepUp === true,
+    });
 
     deps.metrics.authEvents.inc({ event: 'login_ok' });
     context.identity = identity;

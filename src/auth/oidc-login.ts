@@ -15,7 +15,41 @@ export interface LoginDeps {
   readonly sealer: LoginStateSealer;
   readonly names: CookieNames;
   readonly scopes: readonly string[];
+  /** The IdP's acr values for MFA, asked for (`acr_values`) on an MFA step-up. */
+  readonly mfaAcrValues: readonly string[];
   readonly metrics: Metrics;
+}
+
+/** What a step-up login asks of the IdP, read from /.ztna/login's query. */
+interface StepUpRequest {
+  readonly mfa: boolean;
+  readonly maxAgeSeconds: number | undefined;
+}
+
+/**
+ * Reads `step_up=1[&mfa=1][&max_age=N]`. These come from the client, and that is fine: they
+ * only make the login stricter, and the policy is evaluated again on the new session anyway.
+ */
+function readStepUp(query: Request['query']): StepUpRequest | undefined {
+  if (query.step_up !== '1') return undefined;
+  const maxAge =
+    typeof query.max_age === 'string' && /^\d{1,9}$/.test(query.max_age)
+      ? Number(query.max_age)
+      : undefined;
+  return { mfa: query.mfa === '1', maxAgeSeconds: maxAge };
+}
+
+/** Authorization request parameters that make the IdP authenticate the user anew (OIDC Core §3.1.2.1). */
+function stepUpParameters(
+  stepUp: StepUpRequest | undefined,
+  mfaAcrValues: readonly string[],
+): Record<string, string> {
+  if (stepUp === undefined) return {};
+  return {
+    prompt: 'login',
+    ...(stepUp.maxAgeSeconds !== undefined && { max_age: String(stepUp.maxAgeSeconds) }),
+    ...(stepUp.mfa && mfaAcrValues.length > 0 && { acr_values: mfaAcrValues.join(' ') }),
+  };
 }
 
 /** Logins a browser may have in flight at once; beyond that the stale ones are dropped. */
@@ -60,7 +94,9 @@ export function createLoginHandler(deps: LoginDeps) {
     const state = client.randomState();
     const nonce = client.randomNonce();
     const codeVerifier = client.randomPKCECodeVerifier();
+    const stepUp = readStepUp(req.query);
     const authorizationUrl = client.buildAuthorizationUrl(configuration, {
+      ...stepUpParameters(stepUp, deps.mfaAcrValues),
       redirect_uri: callbackUrl(context),
       response_type: 'code',
       scope: deps.scopes.join(' '),
@@ -70,7 +106,14 @@ export function createLoginHandler(deps: LoginDeps) {
       code_challenge_method: 'S256',
     });
     dropStaleLogins(req, res, context, deps.names);
-    const sealed = await deps.sealer.seal({ state, nonce, codeVerifier, returnTo });
+    const sealed = await deps.sealer.seal({
+      state,
+      nonce,
+      codeVerifier,
+      returnTo,
+      maxAge: stepUp?.maxAgeSeconds,
+      stepUp: stepUp !== undefined,
+    });
     res.cookie(deps.names.loginState(context.scheme, state), sealed, {
       ...loginCookieAttributes(context.scheme),
       maxAge: LOGIN_STATE_TTL_SECONDS * 1000,

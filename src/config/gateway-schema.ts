@@ -75,6 +75,47 @@ const sessionSchema = strictObject({
 });
 
 /** config/gateway.yaml (SPEC §4.1). */
+/** `https://...`, or `http://` on loopback only (tests, a local MDM bridge). */
+const keySetUrl = z.string({ error: 'must be the https:// URL of a JWKS' }).refine((value) => {
+  const url = URL.parse(value);
+  return (
+    url !== null &&
+    (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))
+  );
+}, 'must be an https:// URL (http:// is accepted only on loopback)');
+
+/** Signature algorithms accepted for JWTs from others (SPEC §6): asymmetric only, never `none` or HS*. */
+export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
+
+const postureIssuerSchema = strictObject({
+  issuer: z.string({ error: 'must be the iss value of the assertions' }).min(1),
+  audience: z
+    .string({ error: 'must be the aud value the assertions carry for this gateway' })
+    .min(1),
+  jwks_uri: keySetUrl.optional(),
+  jwks_file: z.string().min(1).optional(),
+  algorithms: z
+    .array(z.enum(JWT_ALGORITHMS), { error: 'must be a list of algorithms' })
+    .min(1)
+    .optional(),
+}).superRefine((issuer, ctx) => {
+  if ((issuer.jwks_uri === undefined) === (issuer.jwks_file === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jwks_uri'],
+      message: 'must be set, or jwks_file instead (exactly one)',
+    });
+  }
+});
+
+const postureSchema = strictObject({
+  issuers: z.array(postureIssuerSchema, { error: 'must be a list of posture issuers' }).default([]),
+  trusted_proxies: z.array(cidr(), { error: 'must be a list of CIDR blocks' }).default([]),
+  clock_skew: duration()
+    .refine((ms) => ms <= 300_000, 'must be at most 5m')
+    .prefault('60s'),
+});
+
 export const gatewayFileSchema = strictObject({
   listen: listenAddress().default('0.0.0.0:8080'),
   tls: strictObject({
@@ -86,6 +127,7 @@ export const gatewayFileSchema = strictObject({
   trusted_proxies: z.array(cidr(), { error: 'must be a list of CIDR blocks' }).default([]),
   idp: idpSchema,
   session: sessionSchema,
+  posture: postureSchema.prefault({}),
   log: strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   }).prefault({}),

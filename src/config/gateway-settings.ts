@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createCidrMatcher } from '../lib/cidr.js';
+import { JWT_ALGORITHMS } from './gateway-schema.js';
 import type { GatewayFile } from './gateway-schema.js';
 import type { ConfigIssue } from './issues.js';
 import { issueAt } from './load.js';
@@ -35,7 +36,24 @@ export interface GatewaySettings {
     readonly maxAgeMs: number;
     readonly idleTimeoutMs: number;
   };
+  readonly posture: {
+    readonly issuers: readonly JwtIssuerSettings[];
+    /** Whether a TCP peer may send plain X-Device-* headers (an MDM-aware proxy). */
+    readonly isTrustedProxy: (ip: string) => boolean;
+    readonly clockSkewMs: number;
+  };
   readonly logLevel: GatewayFile['log']['level'];
+}
+
+/** An issuer of JWTs the gateway accepts from others (posture assertions, later service tokens). */
+export interface JwtIssuerSettings {
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly string[];
+  /** Exactly one of these. */
+  readonly jwksUri: URL | undefined;
+  /** Absolute path of a JWKS file; re-read when a token names an unknown key (rotation). */
+  readonly jwksFile: string | undefined;
 }
 
 /** Minimum session secret length in bytes (SPEC §4.1). */
@@ -110,6 +128,24 @@ async function readPem(
   }
 }
 
+/** Why a JWKS file cannot be used, or undefined: it must be JSON with a `keys` list. */
+async function checkJwksFile(path: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  try {
+    const parsed = JSON.parse(text) as { keys?: unknown };
+    return Array.isArray(parsed.keys)
+      ? undefined
+      : 'must be a JWKS: a JSON object with a "keys" list';
+  } catch {
+    return 'must be a JWKS: a JSON object with a "keys" list (the file is not JSON)';
+  }
+}
+
 /**
  * Turns a validated gateway.yaml into running settings: reads secrets from the environment or
  * files (never from the file itself or the command line), reads TLS files, resolves paths
@@ -163,6 +199,12 @@ export async function resolveGatewaySettings(
     cert: await readPem(source, base, ['tls', 'cert_file'], file.tls.cert_file, issues),
     key: await readPem(source, base, ['tls', 'key_file'], file.tls.key_file, issues),
   };
+  for (const [i, issuer] of file.posture.issuers.entries()) {
+    if (issuer.jwks_file === undefined) continue;
+    const problem = await checkJwksFile(resolve(base, issuer.jwks_file));
+    if (problem !== undefined)
+      issues.push(issueAt(source, ['posture', 'issuers', i, 'jwks_file'], problem));
+  }
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
@@ -187,6 +229,17 @@ export async function resolveGatewaySettings(
         cookieDomain: file.session.cookie_domain,
         maxAgeMs: file.session.max_age,
         idleTimeoutMs: file.session.idle_timeout,
+      },
+      posture: {
+        issuers: file.posture.issuers.map((issuer) => ({
+          issuer: issuer.issuer,
+          audiences: [issuer.audience],
+          algorithms: issuer.algorithms ?? JWT_ALGORITHMS,
+          jwksUri: issuer.jwks_uri === undefined ? undefined : new URL(issuer.jwks_uri),
+          jwksFile: issuer.jwks_file === undefined ? undefined : resolve(base, issuer.jwks_file),
+        })),
+        isTrustedProxy: createCidrMatcher(file.posture.trusted_proxies),
+        clockSkewMs: file.posture.clock_skew,
       },
       logLevel: file.log.level,
     },

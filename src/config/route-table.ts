@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { compilePolicy } from '../policy/compile.js';
+import { compilePostureProfile } from '../posture/profile.js';
+import type { PostureProfile } from '../posture/profile.js';
 import type { CompileContext } from '../policy/compile.js';
 import { orderSubRules } from '../policy/route-access.js';
 import type { CompiledAccess } from '../policy/route-access.js';
@@ -39,6 +41,8 @@ export interface RouteTable {
   readonly index: RouteIndex<CompiledRoute>;
   /** First 12 hex digits of the SHA-256 of the file text (the `ztna_config_info` label). */
   readonly hash: string;
+  /** The named posture profiles, compiled (for /.ztna/me's verdicts). */
+  readonly postureProfiles: ReadonlyMap<string, PostureProfile>;
   readonly warnings: readonly ConfigIssue[];
 }
 
@@ -55,10 +59,10 @@ function compileAccess(route: RouteConfig, context: CompileContext): CompiledAcc
     methods: rule.methods === undefined ? undefined : new Set(rule.methods),
     policy: compilePolicy(rule.policy, context, `rules[${i}].`),
   }));
-  return {
-    policy: route.policy && compilePolicy(route.policy, context),
-    subRules: orderSubRules(subRules),
-  };
+  const policy = route.policy && compilePolicy(route.policy, context);
+  const usesPosture =
+    (policy?.usesPosture ?? false) || subRules.some((rule) => rule.policy.usesPosture);
+  return { policy, subRules: orderSubRules(subRules), usesPosture };
 }
 
 function compileRoute(
@@ -118,6 +122,12 @@ export function compileRouteTable(
     routes,
     index: createRouteIndex(routes),
     hash: hashRoutesText(text),
+    postureProfiles: new Map(
+      Object.entries(file.posture_profiles).map(([name, spec]) => [
+        name,
+        compilePostureProfile(spec),
+      ]),
+    ),
     warnings,
   };
 }

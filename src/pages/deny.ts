@@ -8,17 +8,21 @@ import type { Page } from './render.js';
  * for an attacker (no rule contents, no group names).
  */
 export function explainDenial(decision: Decision): string {
+  // Posture failures carry their own words: what the device lacks and what is required.
+  if (decision.detail !== undefined) return decision.detail;
   switch (decision.reason) {
     case 'deny:no_policy':
       return 'This application is not open to anyone yet. Its administrators need to grant access.';
     case 'deny:no_rule_matched':
       return 'Your account is not among those allowed to use this application. Ask its owners for access if you need it.';
     case 'step_up:mfa':
-      return 'This part of the application needs a sign-in with a second factor.';
+      return 'This part of the application needs a sign-in with a second factor, and your last sign-in did not include one. Make sure a second factor is set up for your account, then sign in again.';
     case 'step_up:auth_max_age':
-      return 'This part of the application needs a recent sign-in.';
+      return 'This part of the application needs a recent sign-in, and your last one is too old. Sign in again.';
     default:
-      return 'A rule of this application blocks your access.';
+      return decision.reason.startsWith('deny:posture.')
+        ? 'This device does not meet the requirements of this application.'
+        : 'A rule of this application blocks your access.';
   }
 }
 

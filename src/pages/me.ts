@@ -1,18 +1,105 @@
 import { formatDuration } from '../lib/duration.js';
-import type { Identity } from '../policy/types.js';
+import type { Identity, PostureCheck, PostureFacts } from '../policy/types.js';
+import type { CollectedPosture } from '../posture/collect.js';
 import { html } from './render.js';
 import type { Page } from './render.js';
 
 export interface SessionFacts {
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** The device the session is bound to (SPEC §6), if any yet. */
+  readonly deviceId: string | undefined;
 }
 
-/** GET /.ztna/me: who the gateway thinks you are, and for how long (SPEC §9). */
-export function mePage(identity: Identity, session: SessionFacts, now: number): Page {
-  const age = formatDuration(Math.max(0, Math.round((now - session.createdAt) / 1000) * 1000));
+/** The verdict of one named posture profile on this request's evidence. */
+export interface ProfileVerdict {
+  readonly profile: string;
+  /** undefined: passes. */
+  readonly failed: PostureCheck | undefined;
+}
+
+const SOURCE_WORDS = {
+  assertion: 'signed device assertion',
+  headers: 'trusted posture proxy',
+  none: 'none sent',
+  invalid: 'a device assertion was sent but refused',
+  untrusted_source: 'device headers from an untrusted source (ignored)',
+} as const;
+
+function age(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds === 0 ? 'just now' : `${formatDuration(seconds * 1000)} ago`;
+}
+
+function yesNo(value: boolean | undefined): string {
+  return value === undefined ? 'unknown' : value ? 'yes' : 'no';
+}
+
+function postureJson(facts: PostureFacts | undefined, now: number) {
+  if (facts === undefined) return null;
+  return {
+    device_id: facts.deviceId ?? null,
+    managed: facts.managed ?? null,
+    os: facts.os ?? null,
+    os_version: facts.osVersion ?? null,
+    disk_encrypted: facts.diskEncrypted ?? null,
+    edr_running: facts.edrRunning ?? null,
+    firewall: facts.firewall ?? null,
+    age_seconds: Math.max(0, Math.round((now - facts.observedAt) / 1000)),
+  };
+}
+
+/** GET /.ztna/me: who the gateway thinks you are, your device, your session (SPEC §9). */
+export function mePage(
+  identity: Identity,
+  session: SessionFacts,
+  posture: CollectedPosture,
+  verdicts: readonly ProfileVerdict[],
+  now: number,
+): Page {
+  const facts = posture.facts;
   const left = formatDuration(Math.max(0, Math.round((session.expiresAt - now) / 1000) * 1000));
-  const groups = identity.groups?.join(', ') ?? '(none)';
+  const deviceRows =
+    facts === undefined
+      ? html`<tr>
+          <th>Device check</th>
+          <td>${SOURCE_WORDS[posture.source]}</td>
+        </tr>`
+      : html`<tr>
+            <th>Device check</th>
+            <td>${SOURCE_WORDS[posture.source]}, ${age(now - facts.observedAt)}</td>
+          </tr>
+          <tr>
+            <th>Device id</th>
+            <td class="mono">${facts.deviceId ?? '(none)'}</td>
+          </tr>
+          <tr>
+            <th>Managed</th>
+            <td>${yesNo(facts.managed)}</td>
+          </tr>
+          <tr>
+            <th>Operating system</th>
+            <td>${facts.os ?? 'unknown'} ${facts.osVersion ?? ''}</td>
+          </tr>
+          <tr>
+            <th>Disk encrypted</th>
+            <td>${yesNo(facts.diskEncrypted)}</td>
+          </tr>
+          <tr>
+            <th>EDR running</th>
+            <td>${yesNo(facts.edrRunning)}</td>
+          </tr>
+          <tr>
+            <th>Firewall</th>
+            <td>${yesNo(facts.firewall)}</td>
+          </tr>`;
+  const verdictRows = verdicts.map(
+    (v) =>
+      html`<tr>
+        <th>Profile ${v.profile}</th>
+        <td>${v.failed === undefined ? 'passes' : `fails: ${v.failed}`}</td>
+      </tr>`,
+  );
   return {
     status: 200,
     title: 'Your session',
@@ -32,16 +119,24 @@ export function mePage(identity: Identity, session: SessionFacts, now: number): 
         </tr>
         <tr>
           <th>Groups</th>
-          <td>${groups}</td>
+          <td>${identity.groups?.join(', ') ?? '(none)'}</td>
         </tr>
         <tr>
           <th>Signed in</th>
-          <td>${age} ago</td>
+          <td>${age(now - session.createdAt)}</td>
         </tr>
         <tr>
           <th>Session ends</th>
           <td>in ${left} at the latest</td>
         </tr>
+        <tr>
+          <th>Bound device</th>
+          <td class="mono">${session.deviceId ?? '(none yet)'}</td>
+        </tr>
+      </table>
+      <h1>This device</h1>
+      <table>
+        ${deviceRows}${verdictRows}
       </table>
       <p><a href="/.ztna/logout">Sign out</a></p>`,
     json: {
@@ -54,6 +149,12 @@ export function mePage(identity: Identity, session: SessionFacts, now: number): 
       session: {
         created_at: new Date(session.createdAt).toISOString(),
         expires_at: new Date(session.expiresAt).toISOString(),
+        device_id: session.deviceId ?? null,
+      },
+      device: {
+        source: posture.source,
+        posture: postureJson(facts, now),
+        profiles: Object.fromEntries(verdicts.map((v) => [v.profile, v.failed ?? 'pass'])),
       },
     },
   };

@@ -137,8 +137,10 @@ export function compilePolicy(
   context: CompileContext,
   prefix = '',
 ): CompiledPolicy {
-  return {
-    allow: (spec.allow ?? []).map((rule, i) => compileRule(rule, i, 'allow', prefix, context)),
-    deny: (spec.deny ?? []).map((rule, i) => compileRule(rule, i, 'deny', prefix, context)),
-  };
+  const allow = (spec.allow ?? []).map((rule, i) => compileRule(rule, i, 'allow', prefix, context));
+  const deny = (spec.deny ?? []).map((rule, i) => compileRule(rule, i, 'deny', prefix, context));
+  const usesPosture = [...allow, ...deny].some((rule) =>
+    rule.conditions.some((c) => c.kind === 'posture'),
+  );
+  return { allow, deny, usesPosture };
 }

@@ -60,7 +60,13 @@ function nearMissDecision(
   const posture = soft.find((c) => c.softness === 'posture');
   if (posture !== undefined) {
     const check = posture.failedCheck?.(input, now) ?? 'missing';
-    return { effect: 'deny', reason: `deny:posture.${check}`, rule: rule.label };
+    const detail = posture.failureText?.(input, now);
+    return {
+      effect: 'deny',
+      reason: `deny:posture.${check}`,
+      rule: rule.label,
+      ...(detail && { detail }),
+    };
   }
   const reason = soft[0]!.kind === 'mfa' ? 'step_up:mfa' : 'step_up:auth_max_age';
   return {

@@ -28,6 +28,8 @@ export interface Decision {
   readonly rule?: string;
   /** With `step_up`: what the new login must bring. */
   readonly stepUp?: StepUpRequirement;
+  /** For people, not machines: what to fix (`macOS 14.4 or newer is required`). */
+  readonly detail?: string;
 }
 
 export const ALLOW_PUBLIC: Decision = { effect: 'allow', reason: 'allow:public' };

@@ -19,6 +19,8 @@ export interface CompiledAccess {
   readonly policy: CompiledPolicy | undefined;
   /** Most specific first: longest path, then config order. */
   readonly subRules: readonly CompiledSubRule[];
+  /** Whether the route's policy or any sub-rule looks at device posture. */
+  readonly usesPosture: boolean;
 }
 
 /** Orders sub-rules for selection: longer paths are more specific; ties keep config order. */

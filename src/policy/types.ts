@@ -63,6 +63,7 @@ export type ConditionKind =
 /** The posture checks a profile can fail, each a reason code `deny:posture.<check>`. */
 export type PostureCheck =
   | 'missing'
+  | 'user_mismatch'
   | 'max_age'
   | 'managed'
   | 'os'
@@ -85,6 +86,8 @@ export interface CompiledCondition {
   test(input: PolicyInput, now: number): boolean;
   /** Posture conditions only: which check fails (undefined when it passes). */
   failedCheck?(input: PolicyInput, now: number): PostureCheck | undefined;
+  /** Posture conditions only: what the person must fix, in words (for the deny page). */
+  failureText?(input: PolicyInput, now: number): string | undefined;
 }
 
 /** What re-authentication must achieve to satisfy a rule's step-up conditions. */
@@ -108,4 +111,6 @@ export interface CompiledRule {
 export interface CompiledPolicy {
   readonly allow: readonly CompiledRule[];
   readonly deny: readonly CompiledRule[];
+  /** Whether any rule looks at device posture (posture results are only counted there). */
+  readonly usesPosture: boolean;
 }

@@ -66,3 +66,52 @@ export function describePostureProfile(spec: PostureProfileSpec): string {
     parts.push(`evidence younger than ${formatDuration(spec.max_age)}`);
   return parts.join(', ') || 'any device with posture evidence';
 }
+
+const OS_DISPLAY: Readonly<Record<OsName, string>> = {
+  macos: 'macOS',
+  windows: 'Windows',
+  linux: 'Linux',
+  ios: 'iOS',
+  android: 'Android',
+  chromeos: 'ChromeOS',
+};
+
+/**
+ * What the person must fix, in words (SPEC §6: the deny page tells people what to fix). Says
+ * what the device lacks and what is required; never which groups or rules exist.
+ */
+export function describePostureFailure(
+  check: PostureCheck,
+  spec: PostureProfileSpec,
+  facts: PostureFacts | undefined,
+): string {
+  switch (check) {
+    case 'missing':
+      return 'No device check came with this request. Make sure the company device agent is installed and running, then reload.';
+    case 'user_mismatch':
+      return 'The device report belongs to someone else. Sign in again from your own device.';
+    case 'max_age':
+      return `This device's last check is too old (more than ${formatDuration(spec.max_age ?? 0)}). Wait for the device agent to report again, then reload.`;
+    case 'managed':
+      return 'This device is not managed by the company. Use a company-managed device.';
+    case 'os': {
+      const allowed = spec.os ?? (Object.keys(spec.min_os_version ?? {}) as OsName[]);
+      return `This application is available on ${allowed.map((os) => OS_DISPLAY[os]).join(', ')} devices only.`;
+    }
+    case 'min_os_version': {
+      const os = facts?.os;
+      const minimum = os === undefined ? undefined : spec.min_os_version?.[os];
+      const reported =
+        facts?.osVersion === undefined ? '' : ` (this device reports ${facts.osVersion})`;
+      return os === undefined || minimum === undefined
+        ? 'This operating system version is too old. Update it and try again.'
+        : `${OS_DISPLAY[os]} ${minimum} or newer is required${reported}. Update it and try again.`;
+    }
+    case 'disk_encrypted':
+      return 'Disk encryption is off on this device. Turn on FileVault (macOS) or BitLocker (Windows), then reload.';
+    case 'edr_running':
+      return 'The endpoint protection (EDR) agent is not running on this device.';
+    case 'firewall':
+      return 'The firewall is off on this device. Turn it on, then reload.';
+  }
+}

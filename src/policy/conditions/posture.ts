@@ -1,4 +1,8 @@
-import { compilePostureProfile, describePostureProfile } from '../../posture/profile.js';
+import {
+  compilePostureProfile,
+  describePostureFailure,
+  describePostureProfile,
+} from '../../posture/profile.js';
 import type { PostureProfileSpec } from '../../posture/profile.js';
 import type { CompiledCondition } from '../types.js';
 
@@ -14,5 +18,9 @@ export function compilePosture(
     softness: 'posture',
     test: (input, now) => check(input.posture, now) === undefined,
     failedCheck: (input, now) => check(input.posture, now),
+    failureText: (input, now) => {
+      const failed = check(input.posture, now);
+      return failed === undefined ? undefined : describePostureFailure(failed, spec, input.posture);
+    },
   };
 }

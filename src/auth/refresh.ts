@@ -1,0 +1,115 @@
+import type { Request } from 'express';
+import * as client from 'openid-client';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/registry.js';
+import type { Identity } from '../policy/types.js';
+import type { StoredTokens } from '../session/session-data.js';
+import { identityFromClaims } from './identity-from-claims.js';
+import { fetchMissingClaims } from './oidc-callback.js';
+import { describe } from './oidc-client.js';
+import type { OidcClient } from './oidc-client.js';
+
+export interface RefreshDeps {
+  readonly oidc: OidcClient;
+  readonly groupsClaim: string;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+/** Refresh this long before the access token expires, so no request carries a stale one. */
+const REFRESH_AHEAD_MS = 30_000;
+
+/**
+ * `fresh`: nothing to do; `refreshed`: new tokens and claims in the session; `rejected`: the IdP
+ * refused (user disabled, grant revoked): the session must end; `unavailable`: the IdP could
+ * not be asked: keep the session and try again on a later request.
+ */
+export type RefreshOutcome = 'fresh' | 'refreshed' | 'rejected' | 'unavailable';
+
+interface Refreshed {
+  readonly tokens: StoredTokens;
+  readonly user: Identity;
+}
+
+/**
+ * Keeps sessions verified against the IdP (continuous verification): when the IdP's access
+ * token expires, the refresh token is used, which fails once the user is disabled or the grant
+ * revoked, and brings current claims (groups) when it succeeds. Single-flight per session
+ * (SPEC §4.3): concurrent requests of one session share one refresh, so a rotating refresh
+ * token is never spent twice. Sessions without a refresh token live on until max_age/idle.
+ */
+export function createTokenRefresher(deps: RefreshDeps) {
+  const inFlight = new Map<string, Promise<Refreshed | 'rejected' | 'unavailable'>>();
+
+  async function refresh(
+    tokens: StoredTokens,
+    user: Identity,
+  ): Promise<Refreshed | 'rejected' | 'unavailable'> {
+    try {
+      const configuration = await deps.oidc.configuration();
+      const response = await client.refreshTokenGrant(configuration, tokens.refreshToken!);
+      const idClaims =
+        response.id_token === undefined
+          ? undefined
+          : (response.claims() as Record<string, unknown> | undefined);
+      let next = user;
+      if (idClaims !== undefined) {
+        const userinfo = await fetchMissingClaims(
+          configuration,
+          response,
+          idClaims,
+          deps.groupsClaim,
+          deps.log,
+        );
+        // A refreshed ID token keeps the original auth_time/amr (OIDC Core §12.2); claims it
+        // lacks are carried over, so step-up state is not lost by a refresh.
+        next = identityFromClaims({ ...user.claims, ...idClaims }, userinfo, deps.groupsClaim);
+      }
+      deps.metrics.authEvents.inc({ event: 'refresh_ok' });
+      return {
+        user: next,
+        tokens: {
+          idToken: response.id_token ?? tokens.idToken,
+          accessToken: response.access_token,
+          refreshToken: response.refresh_token ?? tokens.refreshToken,
+          expiresAt:
+            response.expires_in === undefined ? undefined : deps.now() + response.expires_in * 1000,
+        },
+      };
+    } catch (error) {
+      deps.metrics.authEvents.inc({ event: 'refresh_fail' });
+      // An OAuth error answer (invalid_grant, ...) is the IdP saying no; anything else is the
+      // IdP being unreachable, which must not sign everyone out.
+      const refused = typeof (error as { error?: unknown }).error === 'string';
+      deps.log.info({ error: describe(error), refused }, 'token refresh failed');
+      return refused ? 'rejected' : 'unavailable';
+    }
+  }
+
+  return async function refreshIfDue(req: Request): Promise<RefreshOutcome> {
+    const session = req.session;
+    const tokens = session.tokens;
+    if (
+      tokens?.refreshToken === undefined ||
+      tokens.expiresAt === undefined ||
+      session.user === undefined
+    )
+      return 'fresh';
+    if (deps.now() < tokens.expiresAt - REFRESH_AHEAD_MS) return 'fresh';
+    let pending = inFlight.get(req.sessionID);
+    if (pending === undefined) {
+      pending = refresh(tokens, session.user).finally(() => inFlight.delete(req.sessionID));
+      inFlight.set(req.sessionID, pending);
+    }
+    const result = await pending;
+    if (typeof result === 'string') return result;
+    // Every request that waited writes the same result into its copy of the session, so
+    // whichever saves last saves the new tokens, never the spent refresh token.
+    session.tokens = result.tokens;
+    session.user = result.user;
+    return 'refreshed';
+  };
+}
+
+export type TokenRefresher = ReturnType<typeof createTokenRefresher>;
