@@ -30,8 +30,8 @@ export type JwtVerdict =
 
 type KeySet = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
-/** Tokens this long are not credentials; refuse before any parsing work. */
-const MAX_TOKEN_BYTES = 16 * 1024;
+/** Tokens this long are not credentials (real ones are well under 2 KiB); refuse before parsing. */
+const MAX_TOKEN_BYTES = 8 * 1024;
 const ALLOWED = new Set<string>(JWT_ALGORITHMS);
 
 /**
@@ -122,12 +122,14 @@ export function createJwtVerifier(
 ) {
   const keySets = new Map<string, KeySet>();
   for (const issuer of issuers) {
+    // Remote key sets are cached for 10 minutes; an unknown kid (a rotation) refetches, at most
+    // every 5 s, so a flood of made-up kids cannot turn into a flood of JWKS requests.
     keySets.set(
       issuer.issuer,
       issuer.jwksUri !== undefined
         ? (createRemoteJWKSet(issuer.jwksUri, {
             cacheMaxAge: 10 * 60_000,
-            cooldownDuration: 30_000,
+            cooldownDuration: 5_000,
             timeoutDuration: 5_000,
           }) as KeySet)
         : createFileKeySet(issuer.jwksFile!, options.log),

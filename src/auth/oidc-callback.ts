@@ -158,6 +158,17 @@ export function createCallbackHandler(deps: CallbackDeps) {
     });
 
     deps.metrics.authEvents.inc({ event: 'login_ok' });
+    deps.log.info(
+      {
+        request_id: context.requestId,
+        sub: identity.sub,
+        amr: claims.amr,
+        acr: claims.acr,
+        step_up: login.stepUp === true,
+        device_id: deviceId,
+      },
+      'login',
+    );
     context.identity = identity;
     context.auth = 'session';
     context.outcome = 'login';

@@ -35,7 +35,7 @@ export async function loadConfiguration(
   }
   const routesPath = routesFile ?? settings?.routesFile;
   if (routesPath === undefined) return { ok: false, issues };
-  const routes = await loadRouteTable(routesPath, settings?.idp.mfaAcrValues);
+  const routes = await loadRouteTable(routesPath, settings?.idp.mfaAcrValues ?? []);
   if (!routes.ok) issues.push(...routes.issues);
   if (issues.length > 0 || !routes.ok || settings === undefined) return { ok: false, issues };
   return { ok: true, settings, table: routes.table, warnings: [...routes.table.warnings] };

@@ -90,23 +90,26 @@ function compileRoute(
 
 /** What compiling routes needs beyond routes.yaml itself. */
 export interface CompileOptions {
+  /**
+   * gateway.yaml `idp.mfa_acr_values`. Required, not defaulted: a table compiled without them
+   * would silently never accept an `acr` as MFA (every caller must say what its IdP sends).
+   */
+  readonly mfaAcrValues: readonly string[];
   /** PEM text of each `upstream_tls.ca_file`, by the name written in routes.yaml. */
   readonly cas?: ReadonlyMap<string, string>;
   readonly warnings?: readonly ConfigIssue[];
-  /** gateway.yaml `idp.mfa_acr_values`. */
-  readonly mfaAcrValues?: readonly string[];
 }
 
 /** Compiles validated routes into a table: route index, compiled policies, posture profiles. */
 export function compileRouteTable(
   file: RoutesFile,
   text: string,
-  options: CompileOptions = {},
+  options: CompileOptions,
 ): RouteTable {
   const cas = options.cas ?? new Map<string, string>();
   const context: CompileContext = {
     postureProfiles: new Map(Object.entries(file.posture_profiles)),
-    mfaAcrValues: options.mfaAcrValues ?? [],
+    mfaAcrValues: options.mfaAcrValues,
     segmentsOf,
   };
   const routes = file.routes.map((r) =>
@@ -148,7 +151,7 @@ export type RouteTableResult =
  */
 export async function loadRouteTable(
   file: string,
-  mfaAcrValues: readonly string[] = [],
+  mfaAcrValues: readonly string[],
 ): Promise<RouteTableResult> {
   const read = await readConfigText(file);
   if ('issues' in read) return { ok: false, issues: read.issues };
@@ -159,7 +162,7 @@ export async function loadRouteTable(
 export async function buildRouteTable(
   file: string,
   text: string,
-  mfaAcrValues: readonly string[] = [],
+  mfaAcrValues: readonly string[],
 ): Promise<RouteTableResult> {
   const loaded = parseRoutes(file, text);
   if (!loaded.ok) return loaded;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseCidr } from '../lib/cidr.js';
-import { parseDuration } from '../lib/duration.js';
+import { formatDuration, parseDuration } from '../lib/duration.js';
 
 /**
  * Schema building blocks shared by gateway.yaml and routes.yaml. Every custom message starts
@@ -35,10 +35,15 @@ export function stringList(what = 'strings') {
 }
 
 /** A duration string (`90s`, `15m`, `12h`, `7d`), turned into milliseconds. */
-export function duration() {
+export function duration(limits: { max?: number } = {}) {
+  const max = limits.max;
   return z
     .string({ error: 'must be a duration like 90s, 15m, 12h or 7d' })
     .refine((v) => parseDuration(v) !== undefined, 'must be a duration like 90s, 15m, 12h or 7d')
+    .refine(
+      (v) => max === undefined || (parseDuration(v) ?? 0) <= max,
+      `must be at most ${formatDuration(max ?? 0)}`,
+    )
     .transform((v) => parseDuration(v)!);
 }
 

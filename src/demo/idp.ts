@@ -16,6 +16,20 @@ export interface IdpUser {
   readonly name: string;
   /** Omit to issue no groups claim at all (to test fail-closed policies). */
   readonly groups?: readonly string[];
+  /** A one-time code this user can add at sign-in: a second factor (`amr: [pwd, otp]`). */
+  readonly otp?: string;
+}
+
+/** The `acr` values of the embedded IdP: password only, or password and a second factor. */
+export const ACR_PASSWORD = 'urn:ztna:pwd';
+export const ACR_MFA = 'urn:ztna:mfa';
+
+export interface IdpOptions {
+  readonly host?: string;
+  /** Access token lifetime; short values exercise the gateway's refresh (default 1h). */
+  readonly accessTokenTtlSeconds?: number;
+  /** Delays token endpoint answers (tests: makes concurrent refreshes overlap for sure). */
+  readonly tokenDelayMs?: number;
 }
 
 export interface IdpClient {
@@ -30,6 +44,8 @@ export interface EmbeddedIdp {
   readonly issuer: string;
   /** Builds the provider for these clients; until then the IdP answers 503 (discovery retries). */
   configure(clients: readonly IdpClient[]): Promise<void>;
+  /** Offboards a user: their sign-ins and token refreshes fail from now on. */
+  disable(sub: string): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +81,7 @@ function loginForm(uid: string, users: readonly IdpUser[], error?: string): stri
 <form method="post" action="/interaction/${escapeHtml(uid)}/login">
 <label>Username <input name="username" autocomplete="username" autofocus></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<label>One-time code (second factor, if you have one) <input name="otp" autocomplete="one-time-code" inputmode="numeric"></label>
 <button type="submit">Sign in</button></form>
 <p>Demo users:</p><ul>${hints}</ul></body></html>`;
 }
@@ -101,8 +118,9 @@ async function withoutProviderNotices<T>(work: () => Promise<T> | T): Promise<T>
  */
 export async function startIdp(
   users: readonly IdpUser[],
-  host = '127.0.0.1',
+  options: IdpOptions = {},
 ): Promise<EmbeddedIdp> {
+  const host = options.host ?? '127.0.0.1';
   const { default: Provider } = await withoutProviderNotices(() => import('oidc-provider'));
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
@@ -117,6 +135,7 @@ export async function startIdp(
   const issuer = `http://${host}:${port}`;
   const byLogin = new Map(users.flatMap((u) => [[u.username, u] as const, [u.email, u] as const]));
   const bySub = new Map(users.map((u) => [u.sub, u]));
+  const disabled = new Set<string>();
 
   async function configure(clients: readonly IdpClient[]): Promise<void> {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -135,7 +154,7 @@ export async function startIdp(
       },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       claims: {
-        openid: ['sub'],
+        openid: ['sub', 'amr'],
         email: ['email', 'email_verified'],
         profile: ['name'],
         groups: ['groups'],
@@ -174,7 +193,8 @@ export async function startIdp(
       },
       findAccount: (_ctx: KoaContextWithOIDC, sub: string) => {
         const user = bySub.get(sub);
-        if (user === undefined) return undefined;
+        // A disabled user has no account: oidc-provider then refuses their refresh tokens too.
+        if (user === undefined || disabled.has(sub)) return undefined;
         return {
           accountId: sub,
           claims: () => ({
@@ -205,8 +225,9 @@ export async function startIdp(
       },
       issueRefreshToken: async (_ctx: KoaContextWithOIDC, client) =>
         client.grantTypeAllowed('refresh_token'),
+      acrValues: [ACR_PASSWORD, ACR_MFA],
       ttl: {
-        AccessToken: 3600,
+        AccessToken: options.accessTokenTtlSeconds ?? 3600,
         IdToken: 3600,
         RefreshToken: 86400,
         Session: 86400,
@@ -222,6 +243,10 @@ export async function startIdp(
     handler = (req, res) => {
       const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec(req.url ?? '');
       if (match === null) {
+        if (options.tokenDelayMs !== undefined && req.url?.startsWith('/token')) {
+          setTimeout(() => providerHandler(req, res), options.tokenDelayMs);
+          return;
+        }
         providerHandler(req, res);
         return;
       }
@@ -232,7 +257,14 @@ export async function startIdp(
           if (req.method === 'POST' && match[2] !== undefined) {
             const form = await readForm(req);
             const user = byLogin.get(form.get('username') ?? '');
-            if (user === undefined || user.password !== form.get('password')) {
+            const otp = form.get('otp') ?? '';
+            const otpWrong = otp !== '' && otp !== user?.otp;
+            if (
+              user === undefined ||
+              disabled.has(user.sub) ||
+              user.password !== form.get('password') ||
+              otpWrong
+            ) {
               res
                 .writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' })
                 .end(loginForm(details.uid, users, 'Unknown user or wrong password.'));
@@ -241,7 +273,14 @@ export async function startIdp(
             await provider.interactionFinished(
               req,
               res,
-              { login: { accountId: user.sub, amr: ['pwd'] } },
+              {
+                login: {
+                  accountId: user.sub,
+                  // RFC 8176 methods; a correct one-time code is the second factor.
+                  amr: otp === '' ? ['pwd'] : ['pwd', 'otp'],
+                  acr: otp === '' ? ACR_PASSWORD : ACR_MFA,
+                },
+              },
               { mergeWithLastSubmission: false },
             );
             return;
@@ -261,6 +300,7 @@ export async function startIdp(
   return {
     issuer,
     configure,
+    disable: (sub) => void disabled.add(sub),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -10,7 +10,7 @@ import type { CliIo } from '../cli/io.js';
 import { startGateway } from '../cli/serve.js';
 import type { RunningGateway } from '../cli/serve.js';
 import { startDemoApp } from './app.js';
-import { startIdp } from './idp.js';
+import { ACR_MFA, startIdp } from './idp.js';
 import { DEMO_USERS } from './users.js';
 
 const HOSTS = {
@@ -34,6 +34,12 @@ routes:
     policy:
       allow:
         - groups: [engineering]
+    rules:
+      - path: /settings
+        policy:
+          allow:
+            - groups: [engineering]
+              mfa: true
   - name: demo-status
     host: ${HOSTS.status}
     upstream: ${upstream}
@@ -48,6 +54,7 @@ idp:
   issuer: ${issuer}
   client_id: ztna-demo
   client_secret_env: ZTNA_DEMO_CLIENT_SECRET
+  mfa_acr_values: [${ACR_MFA}]
 session:
   secret_env: ZTNA_DEMO_SESSION_SECRET
 `;
@@ -85,7 +92,9 @@ export async function runDemo(options: {
   const routesText = demoRoutes(app.url);
   const routesFile = parseRoutes('(demo routes.yaml)', routesText);
   if (!routesFile.ok) demoConfigBug(routesFile.issues);
-  const table = compileRouteTable(routesFile.value, routesText);
+  const table = compileRouteTable(routesFile.value, routesText, {
+    mfaAcrValues: resolved.settings.idp.mfaAcrValues,
+  });
 
   let gateway: RunningGateway;
   try {
@@ -116,6 +125,9 @@ export async function runDemo(options: {
   );
   io.stdout(`  http://${HOSTS.app}:${port}/      anyone at corp.example`);
   io.stdout(`  http://${HOSTS.admin}:${port}/    engineering only (alice yes, bob no)`);
+  io.stdout(
+    `  http://${HOSTS.admin}:${port}/settings   also needs a second factor: step-up (alice's one-time code: 123456)`,
+  );
   io.stdout(`  http://${HOSTS.status}:${port}/   public, no sign-in`);
   io.stdout(
     `Demo users (password "demo"): ${DEMO_USERS.map((u) => `${u.username} (${(u.groups ?? []).join(', ')})`).join(', ')}`,

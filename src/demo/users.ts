@@ -9,6 +9,7 @@ export const DEMO_USERS: readonly IdpUser[] = [
     email: 'alice@corp.example',
     name: 'Alice Engineer',
     groups: ['engineering', 'everyone'],
+    otp: '123456',
   },
   {
     sub: 'bob',

@@ -38,10 +38,11 @@ afterAll(async () => {
 const url = (host: string, path = '/') =>
   `http://${host}.localhost:${demo.proxyAddress.port}${path}`;
 
-async function signIn(page: Page, username: string): Promise<void> {
+async function signIn(page: Page, username: string, otp?: string): Promise<void> {
   await page.waitForSelector('input[name=username]');
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', 'demo');
+  if (otp !== undefined) await page.fill('input[name=otp]', otp);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
 }
 
@@ -69,6 +70,21 @@ test('alice signs in and reaches the admin app, identity and WebSocket included'
   // Other demo hosts log in silently through the IdP's own session.
   await page.goto(url('app'));
   expect(page.url()).toBe(url('app'));
+  await context.close();
+});
+
+test('admin settings need a second factor: the browser steps up at the IdP and comes back', async () => {
+  const context = await browser.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url('admin'));
+  await signIn(page, 'alice');
+  expect(page.url()).toBe(url('admin'));
+  await page.goto(url('admin', '/settings'));
+  // Back at the IdP, which must authenticate again; this time with the one-time code.
+  expect(page.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/interaction\//);
+  await signIn(page, 'alice', '123456');
+  expect(page.url()).toBe(url('admin', '/settings'));
+  await expect(page.textContent('h1')).resolves.toBe('Demo internal app');
   await context.close();
 });
 

@@ -30,13 +30,19 @@ export interface RequestOptions {
  */
 export class TestClient {
   readonly jar = new CookieJar();
+  /** Sent with every request (e.g. the device's X-Device-Posture, as an MDM agent would). */
+  defaultHeaders: OutgoingHttpHeaders = {};
 
   /** @param ca CA certificate(s) to trust for https:// URLs (the test fixture certificate). */
   constructor(private readonly ca?: string | Buffer) {}
 
   async request(url: string, options: RequestOptions = {}): Promise<Reply> {
     const target = new URL(url);
-    const headers: OutgoingHttpHeaders = { host: target.host, ...options.headers };
+    const headers: OutgoingHttpHeaders = {
+      host: target.host,
+      ...this.defaultHeaders,
+      ...options.headers,
+    };
     if (!options.noCookies) {
       const cookies = await this.jar.getCookieString(url);
       if (cookies) headers.cookie = headers.cookie ? `${headers.cookie}; ${cookies}` : cookies;

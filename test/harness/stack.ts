@@ -11,7 +11,7 @@ import { formatIssue } from '../../src/config/issues.js';
 import { loadConfiguration } from '../../src/config/load-configuration.js';
 import { parseRoutes } from '../../src/config/load.js';
 import { startIdp } from '../../src/demo/idp.js';
-import type { EmbeddedIdp, IdpUser } from '../../src/demo/idp.js';
+import type { EmbeddedIdp, IdpOptions, IdpUser } from '../../src/demo/idp.js';
 import { eventually } from './eventually.js';
 import { TestClient } from './http-client.js';
 import type { Reply } from './http-client.js';
@@ -22,13 +22,15 @@ import { TEST_USERS } from './users.js';
 export interface StackOptions {
   /** routes.yaml text; `upstream` is the URL of the recording upstream (`tlsUpstream`: an https one). */
   readonly routes: (upstream: string, tlsUpstream: string) => string;
-  /** Extra gateway.yaml top-level text, and lines inside `session:`. */
+  /** Extra gateway.yaml top-level text, and lines inside `session:` and `idp:`. */
   readonly gatewayExtra?: string;
   readonly sessionExtra?: string;
+  readonly idpExtra?: string;
   readonly users?: readonly IdpUser[];
   readonly now?: () => number;
   /** Serve HTTPS with the test certificate (test/fixtures/tls). */
   readonly tls?: boolean;
+  readonly idp?: IdpOptions;
 }
 
 export const TEST_CERT_FILE = join(process.cwd(), 'test/fixtures/tls/gateway.crt');
@@ -54,8 +56,16 @@ export interface Stack {
   url(host: string, path?: string): string;
   adminUrl(path: string): string;
   metrics(): Promise<string>;
-  /** Drives a full browser login: protected URL → IdP form → callback → back to the URL. */
-  login(client: TestClient, username: string, url: string): Promise<Reply>;
+  /**
+   * Drives a browser from `url` through any login: IdP form (with a one-time code when given)
+   * → callback → back to the URL. Returns the first answer that is not a redirect.
+   */
+  login(
+    client: TestClient,
+    username: string,
+    url: string,
+    options?: { otp?: string },
+  ): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -81,7 +91,7 @@ export function sampleValue(
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'ztna-test-'));
   const users = options.users ?? TEST_USERS;
-  const idp = await startIdp(users);
+  const idp = await startIdp(users, options.idp);
   const upstream = await startUpstream();
   const tlsUpstream = await startUpstream({
     cert: readFileSync(TEST_CERT_FILE),
@@ -98,6 +108,7 @@ idp:
   issuer: ${idp.issuer}
   client_id: gateway-under-test
   client_secret_env: TEST_CLIENT_SECRET
+${options.idpExtra ?? ''}
 session:
   secret_env: TEST_SESSION_SECRET
 ${options.sessionExtra ?? ''}
@@ -163,7 +174,7 @@ ${options.gatewayExtra ?? ''}
     async metrics() {
       return (await new TestClient().request(stack.adminUrl('/metrics'))).text;
     },
-    async login(client, username, url) {
+    async login(client, username, url, loginOptions = {}) {
       let reply = await client.navigate(url);
       for (let hop = 0; hop < 15; hop++) {
         if (reply.status >= 300 && reply.status < 400 && reply.location !== undefined) {
@@ -177,6 +188,7 @@ ${options.gatewayExtra ?? ''}
               body: new URLSearchParams({
                 username,
                 password: users.find((u) => u.username === username)?.password ?? '',
+                otp: loginOptions.otp ?? '',
               }).toString(),
             });
           }

@@ -9,6 +9,7 @@ export const TEST_USERS: readonly IdpUser[] = [
     email: 'Alice@Corp.Example',
     name: 'Alice',
     groups: ['engineering'],
+    otp: '246810',
   },
   {
     sub: 'bob',

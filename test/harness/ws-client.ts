@@ -10,10 +10,11 @@ export function wsRoundTrip(
   path: string,
   cookie: string | undefined,
   message: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ reply?: string; status?: number }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, {
-      headers: { host: `${host}:${port}`, ...(cookie ? { cookie } : {}) },
+      headers: { host: `${host}:${port}`, ...(cookie ? { cookie } : {}), ...extraHeaders },
     });
     socket.on('open', () => socket.send(message));
     socket.on('message', (data) => {
