@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { CryptoKey } from 'jose';
+import { pino } from 'pino';
+import { createJwtVerifier } from './jwt-verifier.js';
+
+const NOW = Date.parse('2026-11-23T10:00:00Z');
+const log = pino({ level: 'silent' });
+let dir: string;
+let privateKey: CryptoKey;
+let jwksFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ztna-jwt-'));
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  privateKey = pair.privateKey;
+  jwksFile = join(dir, 'jwks.json');
+  await writeFile(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' }] }),
+  );
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const issuer = () => ({
+  issuer: 'https://mdm.test',
+  audiences: ['gw'],
+  algorithms: ['ES256'],
+  jwksUri: undefined,
+  jwksFile,
+});
+const token = (sub: string, expSeconds = 300) =>
+  new SignJWT({ sub })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer('https://mdm.test')
+    .setAudience('gw')
+    .setIssuedAt(Math.floor(NOW / 1000))
+    .setExpirationTime(Math.floor(NOW / 1000) + expSeconds)
+    .sign(privateKey);
+
+describe('JWT verifier cache', () => {
+  // A cache hit hands back the very same verdict; a fresh verification builds a new one.
+  test('a verified token is served from the cache, never past its exp', async () => {
+    const verifier = createJwtVerifier([issuer()], {
+      clockSkewMs: 0,
+      maxTokenAgeMs: 3_600_000,
+      log,
+    });
+    const jwt = await token('a', 60);
+    const first = await verifier.verify(jwt, NOW);
+    expect(first.ok).toBe(true);
+    expect(await verifier.verify(jwt, NOW + 1000)).toBe(first);
+    expect(await verifier.verify(jwt, NOW + 61_000)).toEqual({ ok: false, reason: 'expired' });
+  });
+
+  test('the cache is bounded: the oldest entry is evicted', async () => {
+    const verifier = createJwtVerifier([issuer()], {
+      clockSkewMs: 0,
+      maxTokenAgeMs: 3_600_000,
+      log,
+      cacheSize: 1,
+    });
+    const first = await token('first');
+    const verdict = await verifier.verify(first, NOW);
+    expect(await verifier.verify(first, NOW)).toBe(verdict);
+    expect((await verifier.verify(await token('second'), NOW)).ok).toBe(true);
+    const again = await verifier.verify(first, NOW);
+    expect(again.ok).toBe(true);
+    expect(again).not.toBe(verdict);
+  });
+
+  test('refusals are not cached', async () => {
+    const verifier = createJwtVerifier([issuer()], {
+      clockSkewMs: 0,
+      maxTokenAgeMs: 3_600_000,
+      log,
+    });
+    const jwt = await token('late', 60);
+    const refused = await verifier.verify(jwt, NOW + 120_000);
+    expect(refused).toEqual({ ok: false, reason: 'expired' });
+    expect((await verifier.verify(jwt, NOW)).ok).toBe(true);
+  });
+});
