@@ -4,6 +4,9 @@ import type { Store } from 'express-session';
 import { createRecorder } from './audit/record.js';
 import type { Loggers } from './audit/loggers.js';
 import { challenge, createAuthenticate } from './auth/authenticate.js';
+import { createAssertionSigner } from './assertion/sign.js';
+import type { AssertionKeys } from './assertion/keys.js';
+import { createBearerAuthenticator } from './auth/bearer.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createLoginStateSealer } from './auth/login-state.js';
 import type { OidcClient } from './auth/oidc-client.js';
@@ -40,6 +43,8 @@ export interface GatewayDeps {
   readonly agents: AgentPool;
   readonly metrics: Metrics;
   readonly loggers: Loggers;
+  /** Keys of the identity assertion (SPEC §8), loaded or generated at start. */
+  readonly assertionKeys: AssertionKeys;
   /** Epoch milliseconds; injected so tests can move time (DESIGN §6). */
   readonly now: () => number;
 }
@@ -65,6 +70,11 @@ function createParts(deps: GatewayDeps) {
     metrics,
     log,
   });
+  const serviceJwts = createJwtVerifier(settings.serviceTokens, {
+    clockSkewMs: settings.posture.clockSkewMs,
+    log,
+  });
+  const authenticateBearer = createBearerAuthenticator(serviceJwts, metrics);
   const refreshIfDue = createTokenRefresher({
     oidc: deps.oidc,
     groupsClaim: settings.idp.groupsClaim,
@@ -84,7 +94,15 @@ function createParts(deps: GatewayDeps) {
       maxAgeMs: settings.session.maxAgeMs,
     }),
     readSession: createSessionReader(deps.store, settings.session.secret, names),
+    authenticateBearer,
+    signAssertion: createAssertionSigner({
+      keys: deps.assertionKeys,
+      ttlMs: settings.assertion.ttlMs,
+      issuer: settings.assertion.issuer,
+      now,
+    }),
     authenticate: createAuthenticate({
+      authenticateBearer,
       maxAgeMs: settings.session.maxAgeMs,
       refreshIfDue,
       metrics,
@@ -99,6 +117,7 @@ function createParts(deps: GatewayDeps) {
       sendPage,
       isGatewayCookie: names.isGatewayCookie,
       isTrustedProxy: settings.isTrustedProxy,
+      assertionHeader: settings.assertion.header,
     }),
     reservedEndpoints: createReservedEndpoints({
       oidc: deps.oidc,
@@ -115,6 +134,7 @@ function createParts(deps: GatewayDeps) {
       cookieDomain: settings.session.cookieDomain,
       sessionMaxAgeMs: settings.session.maxAgeMs,
       pageSecurity,
+      jwks: deps.assertionKeys.jwks,
     }),
   };
 }
@@ -165,11 +185,11 @@ export function createApp(deps: GatewayDeps) {
   // Step 3: who is asking (public routes pass). Expired IdP tokens are refreshed here.
   app.use(parts.authenticate);
 
-  // Step 4: the device's posture, and the session's device binding.
+  // Step 4: the device's posture, and the session's device binding (services have neither).
   app.use(async function checkDevice(req: Request, res: Response, next: NextFunction) {
     const context = contextOf(req);
-    if (context.route!.public || (await parts.checkDevice(req, context, req.session)) === 'ok')
-      return next();
+    if (context.route!.public || context.auth === 'bearer') return next();
+    if ((await parts.checkDevice(req, context, req.session)) === 'ok') return next();
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
     challenge(req, res, context, sendPage, { kind: 'session_ended', note: 'device_changed' });
   });
@@ -193,9 +213,11 @@ export function createApp(deps: GatewayDeps) {
     );
   });
 
-  // Step 7: forward, with identity headers set and client copies stripped.
-  app.use(function forward(req: Request, res: Response) {
-    parts.forwarder.web(req, res, contextOf(req));
+  // Step 7: forward, with identity headers and the signed identity assertion set, and every
+  // client copy of them stripped.
+  app.use(async function forward(req: Request, res: Response) {
+    const context = contextOf(req);
+    parts.forwarder.web(req, res, context, await parts.signAssertion(context));
   });
 
   app.use(createErrorHandler(deps.loggers.log, sendPage));
@@ -204,6 +226,8 @@ export function createApp(deps: GatewayDeps) {
     beginRequest: parts.beginRequest,
     readSession: parts.readSession,
     checkDevice: parts.checkDevice,
+    authenticateBearer: parts.authenticateBearer,
+    signAssertion: parts.signAssertion,
     forwarder: parts.forwarder,
     record: parts.record,
     log: deps.loggers.log,

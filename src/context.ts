@@ -27,7 +27,9 @@ export interface RequestContext {
   target?: CanonicalTarget;
   route?: CompiledRoute;
   identity?: Identity;
-  auth?: 'session';
+  auth?: 'session' | 'bearer';
+  /** The client's Authorization header was a bearer token the gateway consumed: not forwarded. */
+  consumedAuthorization?: boolean;
   /** Device evidence collected for this request (SPEC §6). */
   posture?: CollectedPosture;
   /** How the evidence relates to the session's device and user. */

@@ -34,6 +34,17 @@ export const ERROR_CODES = {
     title: 'Sign-in required',
     message: 'Sign in to use this application.',
   },
+  ZTNA_ERR_BEARER_REQUIRED: {
+    status: 401,
+    title: 'Token required',
+    message: 'This service is reached with a bearer token (Authorization: Bearer ...).',
+  },
+  ZTNA_ERR_BEARER_INVALID: {
+    status: 401,
+    title: 'Token refused',
+    message:
+      'The bearer token was not accepted. The reason is in the answer and in the gateway log.',
+  },
   ZTNA_ERR_STEP_UP_REQUIRED: {
     status: 401,
     title: 'Sign in again',

@@ -1,4 +1,5 @@
 import express from 'express';
+import type { JWK } from 'jose';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { challenge } from './auth/authenticate.js';
 import { createCallbackHandler } from './auth/oidc-callback.js';
@@ -16,6 +17,8 @@ export interface ReservedDeps extends CallbackDeps {
   readonly sessionMaxAgeMs: number;
   /** Security headers for gateway pages (helmet). */
   readonly pageSecurity: Middleware;
+  /** Public keys of the identity assertion, served at /.ztna/jwks.json. */
+  readonly jwks: { readonly keys: readonly JWK[] };
 }
 
 /** Whether a canonical target is under the gateway's reserved prefix `/.ztna/` (SPEC §2 step 2). */
@@ -40,6 +43,15 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     logout.logout,
   );
   router.get('/.ztna/signed-out', logout.signedOut);
+  // SPEC §8: upstreams verify the identity assertion with these keys. Public, cacheable a while:
+  // rotation publishes the new key before it signs (see docs/configuration.md).
+  router.get('/.ztna/jwks.json', (req: Request, res: Response) => {
+    const context = contextOf(req);
+    context.outcome = 'public';
+    context.note = 'jwks';
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(deps.jwks);
+  });
   router.get('/.ztna/me', async (req: Request, res: Response) => {
     const context = contextOf(req);
     const session = req.session;

@@ -2,22 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../context.js';
-import type { Metrics, PostureResult } from '../metrics/registry.js';
-
-/**
- * The posture result of a request for the audit line and `ztna_posture_checks_total`: pass,
- * fail or missing where the route's policy looks at posture; invalid or untrusted_source
- * wherever evidence was refused (those two are counted when refused, in posture/collect.ts).
- */
-function postureResult(context: RequestContext): PostureResult | undefined {
-  const posture = context.posture;
-  if (posture === undefined) return undefined;
-  if (posture.source === 'invalid' || posture.source === 'untrusted_source') return posture.source;
-  if (context.route?.access.usesPosture !== true || context.decision === undefined)
-    return undefined;
-  if (posture.facts === undefined) return 'missing';
-  return context.decision.reason.startsWith('deny:posture.') ? 'fail' : 'pass';
-}
+import type { Metrics } from '../metrics/registry.js';
+import { postureResultOf } from '../posture/result.js';
 
 /** Route label for requests that matched no route (bounded, cannot collide: route names are [a-z0-9_-]). */
 export const NO_ROUTE_LABEL = '(none)';
@@ -44,7 +30,7 @@ export function createRecorder(audit: Logger, metrics: Metrics) {
     if (decision !== undefined && (outcome === 'deny' || outcome === 'audit_deny')) {
       metrics.policyDenials.inc({ route, reason: decision.reason });
     }
-    const posture = postureResult(context);
+    const posture = postureResultOf(context);
     if (posture === 'pass' || posture === 'fail' || posture === 'missing')
       metrics.postureChecks.inc({ result: posture });
     const identity = context.identity;

@@ -7,10 +7,13 @@ import type { PageSender } from '../pages/render.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Decision } from '../policy/reasons.js';
 import type { Identity } from '../policy/types.js';
+import { bearerTokenOf } from './bearer.js';
+import type { BearerAuthenticator } from './bearer.js';
 import type { TokenRefresher } from './refresh.js';
 
 export interface AuthenticateDeps {
   readonly maxAgeMs: number;
+  readonly authenticateBearer: BearerAuthenticator;
   readonly refreshIfDue: TokenRefresher;
   readonly metrics: Metrics;
   readonly sendPage: PageSender;
@@ -113,14 +116,68 @@ async function sessionIdentity(
  * SPEC §2 step 3: establishes who is asking. Public routes skip it. Without a valid session,
  * the request ends here with a login redirect or a 401.
  */
+/**
+ * 401 for a bearer-only route (RFC 6750 §3): without a token the challenge names the realm only;
+ * with a bad one it says `invalid_token` and why (a stable reason, never the token).
+ */
+export function bearerChallenge(
+  req: Request,
+  res: Response,
+  context: RequestContext,
+  sendPage: PageSender,
+  reason: string | undefined,
+): void {
+  context.outcome = 'login';
+  context.note = reason === undefined ? 'no_bearer_token' : `bearer:${reason}`;
+  const error =
+    reason === undefined ? '' : `, error="invalid_token", error_description="${reason}"`;
+  res.setHeader('WWW-Authenticate', `Bearer realm="ztna-gateway"${error}`);
+  const page = errorPage(
+    reason === undefined ? 'ZTNA_ERR_BEARER_REQUIRED' : 'ZTNA_ERR_BEARER_INVALID',
+  );
+  sendPage(
+    req,
+    res,
+    { ...page, json: { ...page.json, ...(reason !== undefined && { reason }) } },
+    context.requestId,
+  );
+}
+
+/**
+ * SPEC §2 step 3: establishes who is asking. Public routes skip it. A route that accepts
+ * `bearer` takes an `Authorization: Bearer` token when one is sent (services); otherwise, on
+ * `session` routes, the browser session. Without a valid credential the request ends here:
+ * a login redirect, or a 401 with the right challenge.
+ */
 export function createAuthenticate(deps: AuthenticateDeps) {
+  async function withBearer(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    token: string,
+  ): Promise<void> {
+    const context = contextOf(req);
+    const result = await deps.authenticateBearer(token, deps.now());
+    if (!result.ok) return bearerChallenge(req, res, context, deps.sendPage, result.reason);
+    context.identity = result.identity;
+    context.auth = 'bearer';
+    // The token was for the gateway: it is not passed on (SPEC §8).
+    context.consumedAuthorization = true;
+    next();
+  }
+
   return async function authenticate(
     req: Request,
     res: Response,
     next: NextFunction,
   ): Promise<void> {
     const context = contextOf(req);
-    if (context.route!.public) return next();
+    const route = context.route!;
+    if (route.public) return next();
+    const token = route.auth.has('bearer') ? bearerTokenOf(req.headers) : undefined;
+    if (token !== undefined) return withBearer(req, res, next, token);
+    if (!route.auth.has('session'))
+      return bearerChallenge(req, res, context, deps.sendPage, undefined);
     const identity = await sessionIdentity(req, deps);
     if (identity === undefined)
       return challenge(req, res, context, deps.sendPage, {

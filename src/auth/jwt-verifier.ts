@@ -101,8 +101,11 @@ function rejectionOf(error: unknown): JwtRejection {
 
 export interface JwtVerifierOptions {
   readonly clockSkewMs: number;
-  /** Tokens issued longer ago than this are refused even if `exp` says otherwise. */
-  readonly maxTokenAgeMs: number;
+  /**
+   * Tokens issued longer ago than this are refused even if `exp` says otherwise; `iat` is then
+   * required and must not be in the future. Undefined: `exp` alone bounds the token.
+   */
+  readonly maxTokenAgeMs?: number;
   readonly log: Logger;
   /** Verified tokens remembered (LRU); each entry is dropped at its `exp`. */
   readonly cacheSize?: number;
@@ -165,8 +168,10 @@ export function createJwtVerifier(
         audience: [...issuer.audiences],
         algorithms: [...issuer.algorithms],
         clockTolerance: Math.round(options.clockSkewMs / 1000),
-        maxTokenAge: Math.round(options.maxTokenAgeMs / 1000),
-        requiredClaims: ['exp', 'iat'],
+        ...(options.maxTokenAgeMs !== undefined && {
+          maxTokenAge: Math.round(options.maxTokenAgeMs / 1000),
+        }),
+        requiredClaims: options.maxTokenAgeMs === undefined ? ['exp'] : ['exp', 'iat'],
         currentDate: new Date(now),
       });
       return { ok: true, payload, issuer };

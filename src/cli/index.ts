@@ -1,5 +1,6 @@
 import { CHECK_USAGE, runCheck } from './check.js';
 import { EXPLAIN_USAGE, runExplain } from './explain.js';
+import { KEYS_USAGE, runKeys } from './keys.js';
 import { runSchema, SCHEMA_USAGE } from './schema.js';
 import { runPolicyTests, TEST_USAGE } from './test-policy.js';
 import { EXIT_USAGE, UsageError } from './io.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   explain: runExplain,
   test: runPolicyTests,
   schema: runSchema,
+  keys: runKeys,
 };
 
 const USAGE = [
@@ -21,6 +23,7 @@ const USAGE = [
   `  ${EXPLAIN_USAGE}`,
   `  ${TEST_USAGE}`,
   `  ${SCHEMA_USAGE}`,
+  `  ${KEYS_USAGE}`,
   '',
   'Every option can also be set as ZTNA_<OPTION> in the environment.',
 ].join('\n');

@@ -7,6 +7,7 @@ import { createLoggers } from '../audit/loggers.js';
 import { createAdminApp } from '../admin/admin-app.js';
 import type { ReadinessCheck } from '../admin/admin-app.js';
 import { createApp } from '../app.js';
+import { loadAssertionKeys } from '../assertion/keys.js';
 import { createOidcClient } from '../auth/oidc-client.js';
 import { createRoutesReloader } from '../config/reload.js';
 import type { ReloadResult, ReloadTrigger } from '../config/reload.js';
@@ -117,8 +118,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   if (options.routesFile !== undefined) reloader.start();
   metrics.countSessionsWith(() => store.size());
 
+  const assertionKeys = await loadAssertionKeys(settings.assertion.keyFile, loggers.log);
   const gateway = createApp({
     settings,
+    assertionKeys,
     routes: reloader.current,
     oidc,
     store,

@@ -108,6 +108,45 @@ const postureIssuerSchema = strictObject({
   }
 });
 
+const serviceTokenIssuerSchema = strictObject({
+  issuer: z.string({ error: 'must be the iss value of the tokens' }).min(1),
+  audiences: z
+    .array(z.string().min(1), { error: 'must be a list of audiences' })
+    .min(1, 'must not be empty'),
+  jwks_uri: keySetUrl.optional(),
+  jwks_file: z.string().min(1).optional(),
+  algorithms: z
+    .array(z.enum(JWT_ALGORITHMS), { error: 'must be a list of algorithms' })
+    .min(1)
+    .optional(),
+}).superRefine((issuer, ctx) => {
+  if ((issuer.jwks_uri === undefined) === (issuer.jwks_file === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jwks_uri'],
+      message: 'must be set, or jwks_file instead (exactly one)',
+    });
+  }
+});
+
+/** Header names a client could send; compared case-insensitively. */
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name like X-ZTNA-Assertion');
+
+const assertionSchema = strictObject({
+  header: headerName.default('X-ZTNA-Assertion'),
+  key_file: z.string().min(1).optional(),
+  ttl: duration({ max: 3_600_000 }).prefault('60s'),
+  issuer: z
+    .string()
+    .refine(
+      (v) => URL.parse(v)?.protocol === 'https:' || URL.parse(v)?.protocol === 'http:',
+      'must be a URL like https://gateway.corp.example',
+    )
+    .optional(),
+});
+
 const postureSchema = strictObject({
   issuers: z.array(postureIssuerSchema, { error: 'must be a list of posture issuers' }).default([]),
   trusted_proxies: z.array(cidr(), { error: 'must be a list of CIDR blocks' }).default([]),
@@ -126,6 +165,10 @@ export const gatewayFileSchema = strictObject({
   idp: idpSchema,
   session: sessionSchema,
   posture: postureSchema.prefault({}),
+  service_tokens: z
+    .array(serviceTokenIssuerSchema, { error: 'must be a list of token issuers' })
+    .default([]),
+  assertion: assertionSchema.prefault({}),
   log: strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   }).prefault({}),

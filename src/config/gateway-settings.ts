@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { parseAssertionKeyFile } from '../assertion/keys.js';
 import { createCidrMatcher } from '../lib/cidr.js';
 import { JWT_ALGORITHMS } from './gateway-schema.js';
 import type { GatewayFile } from './gateway-schema.js';
@@ -41,6 +42,16 @@ export interface GatewaySettings {
     /** Whether a TCP peer may send plain X-Device-* headers (an MDM-aware proxy). */
     readonly isTrustedProxy: (ip: string) => boolean;
     readonly clockSkewMs: number;
+  };
+  readonly serviceTokens: readonly JwtIssuerSettings[];
+  readonly assertion: {
+    /** Lower-case header name the signed identity assertion is sent in. */
+    readonly header: string;
+    /** Absolute path of the private JWK or JWKS; undefined: a key is generated at start. */
+    readonly keyFile: string | undefined;
+    readonly ttlMs: number;
+    /** A fixed `iss`; undefined: the origin the client used (https://wiki.corp.example). */
+    readonly issuer: string | undefined;
   };
   readonly logLevel: GatewayFile['log']['level'];
 }
@@ -128,6 +139,16 @@ async function readPem(
   }
 }
 
+/** Why the assertion key file cannot be used, or undefined. */
+async function checkAssertionKeyFile(path: string): Promise<string | undefined> {
+  try {
+    const parsed = parseAssertionKeyFile(await readFile(path, 'utf8'));
+    return typeof parsed === 'string' ? parsed : undefined;
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+}
+
 /** Why a JWKS file cannot be used, or undefined: it must be JSON with a `keys` list. */
 async function checkJwksFile(path: string): Promise<string | undefined> {
   let text: string;
@@ -199,11 +220,24 @@ export async function resolveGatewaySettings(
     cert: await readPem(source, base, ['tls', 'cert_file'], file.tls.cert_file, issues),
     key: await readPem(source, base, ['tls', 'key_file'], file.tls.key_file, issues),
   };
-  for (const [i, issuer] of file.posture.issuers.entries()) {
-    if (issuer.jwks_file === undefined) continue;
-    const problem = await checkJwksFile(resolve(base, issuer.jwks_file));
-    if (problem !== undefined)
-      issues.push(issueAt(source, ['posture', 'issuers', i, 'jwks_file'], problem));
+  const jwksFiles: Array<[PropertyKey[], string | undefined]> = [
+    ...file.posture.issuers.map((issuer, i): [PropertyKey[], string | undefined] => [
+      ['posture', 'issuers', i, 'jwks_file'],
+      issuer.jwks_file,
+    ]),
+    ...file.service_tokens.map((issuer, i): [PropertyKey[], string | undefined] => [
+      ['service_tokens', i, 'jwks_file'],
+      issuer.jwks_file,
+    ]),
+  ];
+  if (file.assertion.key_file !== undefined) {
+    const problem = await checkAssertionKeyFile(resolve(base, file.assertion.key_file));
+    if (problem !== undefined) issues.push(issueAt(source, ['assertion', 'key_file'], problem));
+  }
+  for (const [path, jwksFile] of jwksFiles) {
+    if (jwksFile === undefined) continue;
+    const problem = await checkJwksFile(resolve(base, jwksFile));
+    if (problem !== undefined) issues.push(issueAt(source, path, problem));
   }
   if (issues.length > 0) return { ok: false, issues };
   return {
@@ -240,6 +274,22 @@ export async function resolveGatewaySettings(
         })),
         isTrustedProxy: createCidrMatcher(file.posture.trusted_proxies),
         clockSkewMs: file.posture.clock_skew,
+      },
+      serviceTokens: file.service_tokens.map((issuer) => ({
+        issuer: issuer.issuer,
+        audiences: issuer.audiences,
+        algorithms: issuer.algorithms ?? JWT_ALGORITHMS,
+        jwksUri: issuer.jwks_uri === undefined ? undefined : new URL(issuer.jwks_uri),
+        jwksFile: issuer.jwks_file === undefined ? undefined : resolve(base, issuer.jwks_file),
+      })),
+      assertion: {
+        header: file.assertion.header.toLowerCase(),
+        keyFile:
+          file.assertion.key_file === undefined
+            ? undefined
+            : resolve(base, file.assertion.key_file),
+        ttlMs: file.assertion.ttl,
+        issuer: file.assertion.issuer?.replace(/\/$/, ''),
       },
       logLevel: file.log.level,
     },

@@ -31,6 +31,14 @@ export interface CompiledRoute {
   readonly public: boolean;
   /** `audit`: would-be denials are logged and counted but let through (SPEC §4.2). */
   readonly mode: 'enforce' | 'audit';
+  /** The credentials the route accepts. */
+  readonly auth: ReadonlySet<'session' | 'bearer'>;
+  /** Lower-case names of the headers the upstream reads the identity from. */
+  readonly identityHeaders: {
+    readonly user: string;
+    readonly email: string;
+    readonly groups: string;
+  };
   /** The route policy and its sub-rules, compiled. */
   readonly access: CompiledAccess;
 }
@@ -41,6 +49,11 @@ export interface RouteTable {
   readonly index: RouteIndex<CompiledRoute>;
   /** First 12 hex digits of the SHA-256 of the file text (the `ztna_config_info` label). */
   readonly hash: string;
+  /**
+   * Every identity header name any route uses (lower-case): all are stripped from every client
+   * request, since an upstream may trust one whatever route it is reached through.
+   */
+  readonly identityHeaderNames: ReadonlySet<string>;
   /** The named posture profiles, compiled (for /.ztna/me's verdicts). */
   readonly postureProfiles: ReadonlyMap<string, PostureProfile>;
   readonly warnings: readonly ConfigIssue[];
@@ -84,6 +97,12 @@ function compileRoute(
     upstreamTls: route.upstream_tls && { ca, serverName: route.upstream_tls.server_name },
     public: route.public,
     mode: route.mode ?? defaults.mode,
+    auth: new Set(route.auth ?? defaults.auth),
+    identityHeaders: {
+      user: (route.identity_headers?.user ?? 'X-Forwarded-User').toLowerCase(),
+      email: (route.identity_headers?.email ?? 'X-Forwarded-Email').toLowerCase(),
+      groups: (route.identity_headers?.groups ?? 'X-Forwarded-Groups').toLowerCase(),
+    },
     access: compileAccess(route, context),
   };
 }
@@ -125,6 +144,7 @@ export function compileRouteTable(
     routes,
     index: createRouteIndex(routes),
     hash: hashRoutesText(text),
+    identityHeaderNames: new Set(routes.flatMap((r) => Object.values(r.identityHeaders))),
     postureProfiles: new Map(
       Object.entries(file.posture_profiles).map(([name, spec]) => [
         name,

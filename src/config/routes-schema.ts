@@ -175,7 +175,9 @@ const policySchema = strictObject({
 
 const mode = z.enum(['enforce', 'audit']);
 const authList = z
-  .array(z.enum(['session']), { error: 'must be a list: [session]' })
+  .array(z.enum(['session', 'bearer']), {
+    error: 'must be a list: [session], [bearer] or [session, bearer]',
+  })
   .min(1, 'must not be empty');
 
 const subRuleSchema = strictObject({
@@ -211,7 +213,29 @@ const routeSchema = strictObject({
     .default(false)
     .describe('No authentication; still logged and counted.'),
   mode: mode.optional().describe('audit: would-be denials are logged and counted, not enforced.'),
-  auth: authList.optional(),
+  auth: authList
+    .optional()
+    .describe(
+      'Which credentials the route accepts: session (browser login) and/or bearer (service tokens).',
+    ),
+  identity_headers: strictObject({
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name like X-WEBAUTH-USER')
+      .optional(),
+    email: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name like X-WEBAUTH-EMAIL')
+      .optional(),
+    groups: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name like X-WEBAUTH-GROUPS')
+      .optional(),
+  })
+    .optional()
+    .describe(
+      'Header names the upstream reads the identity from (default X-Forwarded-User/Email/Groups).',
+    ),
   policy: policySchema
     .optional()
     .describe('Who may use the route: any allow rule may allow; any matching deny rule wins.'),

@@ -7,6 +7,9 @@ import { describe } from '../auth/oidc-client.js';
 import type { RequestContext } from '../context.js';
 import { ERROR_CODES } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import type { AssertionSigner } from '../assertion/sign.js';
+import { bearerTokenOf } from '../auth/bearer.js';
+import type { BearerAuthenticator } from '../auth/bearer.js';
 import type { Forwarder } from '../proxy/forward.js';
 import { isReserved } from '../reserved.js';
 import type { SessionReader } from '../session/read-session.js';
@@ -18,6 +21,8 @@ export interface UpgradeDeps {
   readonly beginRequest: (req: IncomingMessage) => RequestContext;
   readonly readSession: SessionReader;
   readonly checkDevice: DeviceStep;
+  readonly authenticateBearer: BearerAuthenticator;
+  readonly signAssertion: AssertionSigner;
   readonly forwarder: Forwarder;
   readonly record: Recorder;
   readonly log: Logger;
@@ -74,7 +79,21 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       if (route === undefined || isReserved(context.target!))
         return refuse('ZTNA_ERR_ROUTE_NOT_FOUND');
       if (!route.websockets) return refuse('ZTNA_ERR_WEBSOCKETS_DISABLED');
-      if (!route.public) {
+      const token = route.auth.has('bearer') ? bearerTokenOf(req.headers) : undefined;
+      if (!route.public && token !== undefined) {
+        const result = await deps.authenticateBearer(token, deps.now());
+        if (!result.ok) {
+          context.outcome = 'login';
+          context.note = `bearer:${result.reason}`;
+          return refuse('ZTNA_ERR_BEARER_INVALID');
+        }
+        context.identity = result.identity;
+        context.auth = 'bearer';
+        context.consumedAuthorization = true;
+      } else if (!route.public && !route.auth.has('session')) {
+        context.outcome = 'login';
+        return refuse('ZTNA_ERR_BEARER_REQUIRED');
+      } else if (!route.public) {
         const loaded = await deps.readSession(req, context.scheme);
         const verdict = judgeSession(loaded?.data, deps.now(), deps.sessionMaxAgeMs);
         if (verdict === undefined || verdict === 'expired') {
@@ -97,7 +116,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
             : 'ZTNA_ERR_POLICY_DENIED',
         );
       }
-      deps.forwarder.ws(req, socket, head, context);
+      deps.forwarder.ws(req, socket, head, context, await deps.signAssertion(context));
       deps.record(req, undefined, context, 101);
     } catch (error) {
       deps.log.error({ request_id: context.requestId, error: describe(error) }, 'upgrade failed');

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { createProxyServer } from 'http-proxy-3';
 import type { ServerOptions } from 'http-proxy-3';
 import type { Logger } from 'pino';
-import type { CompiledRoute } from '../config/route-table.js';
+import type { CompiledRoute, RouteTable } from '../config/route-table.js';
 import type { RequestContext } from '../context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { errorPage } from '../pages/error.js';
@@ -25,6 +25,8 @@ export interface ForwarderDeps {
   readonly sendPage: PageSender;
   readonly isGatewayCookie: (name: string) => boolean;
   readonly isTrustedProxy: (ip: string) => boolean;
+  /** Lower-case name of the signed identity assertion header. */
+  readonly assertionHeader: string;
 }
 
 interface InFlight {
@@ -55,10 +57,16 @@ function prepareHeaders(
   route: CompiledRoute,
   upgrade: boolean,
   deps: ForwarderDeps,
+  assertion: string | undefined,
 ): void {
   const headers = req.headers;
   const receivedFor = headers['x-forwarded-for'];
-  stripClientHeaders(headers, { upgrade, isGatewayCookie: deps.isGatewayCookie });
+  stripClientHeaders(headers, {
+    upgrade,
+    isGatewayCookie: deps.isGatewayCookie,
+    alsoStrip: strippedNames(context.table, deps.assertionHeader),
+  });
+  if (context.consumedAuthorization) delete headers.authorization;
   // A trusted proxy's chain is kept and extended; anyone else's is replaced by what we saw.
   const chain =
     deps.isTrustedProxy(context.peerIp) && typeof receivedFor === 'string'
@@ -72,11 +80,25 @@ function prepareHeaders(
   if (route.preserveHost) headers.host = context.host!.authority;
   const identity = context.identity;
   if (identity !== undefined) {
-    headers['x-forwarded-user'] = toHeaderValue(identity.sub);
-    if (identity.email !== undefined) headers['x-forwarded-email'] = toHeaderValue(identity.email);
+    const names = route.identityHeaders;
+    headers[names.user] = toHeaderValue(identity.sub);
+    if (identity.email !== undefined) headers[names.email] = toHeaderValue(identity.email);
     if (identity.groups !== undefined)
-      headers['x-forwarded-groups'] = toHeaderValue(identity.groups.join(','));
+      headers[names.groups] = toHeaderValue(identity.groups.join(','));
   }
+  if (assertion !== undefined) headers[deps.assertionHeader] = assertion;
+}
+
+const strippedByTable = new WeakMap<RouteTable, ReadonlySet<string>>();
+
+/** Every route's identity header names and the assertion header: computed once per table. */
+function strippedNames(table: RouteTable, assertionHeader: string): ReadonlySet<string> {
+  let names = strippedByTable.get(table);
+  if (names === undefined) {
+    names = new Set([...table.identityHeaderNames, assertionHeader]);
+    strippedByTable.set(table, names);
+  }
+  return names;
 }
 
 function timeoutError(ms: number): Error {
@@ -181,19 +203,30 @@ export function createForwarder(deps: ForwarderDeps) {
 
   return {
     /** Forwards an allowed HTTP request to its route's upstream. */
-    web(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
+    web(
+      req: IncomingMessage,
+      res: ServerResponse,
+      context: RequestContext,
+      assertion: string | undefined,
+    ): void {
       const route = context.route!;
       const target = context.target!;
-      prepareHeaders(req, context, route, false, deps);
+      prepareHeaders(req, context, route, false, deps, assertion);
       req.url = upstreamTarget(route, target.path, target.query);
       inFlight.set(req, { context, route, startedAt: performance.now() });
       proxy.web(req, res, optionsFor(route), (error) => fail(error, req, res));
     },
     /** Forwards an authorized WebSocket upgrade; the socket is destroyed on failure. */
-    ws(req: IncomingMessage, socket: Socket, head: Buffer, context: RequestContext): void {
+    ws(
+      req: IncomingMessage,
+      socket: Socket,
+      head: Buffer,
+      context: RequestContext,
+      assertion: string | undefined,
+    ): void {
       const route = context.route!;
       const target = context.target!;
-      prepareHeaders(req, context, route, true, deps);
+      prepareHeaders(req, context, route, true, deps, assertion);
       req.url = upstreamTarget(route, target.path, target.query);
       inFlight.set(req, { context, route, startedAt: performance.now() });
       proxy.ws(req, socket, head, optionsFor(route), (error) => fail(error, req, socket));

@@ -299,3 +299,15 @@ describe('posture', () => {
     expect(evaluatePolicy(policy, input, NOW).reason).toBe('deny:no_rule_matched');
   });
 });
+
+describe('claim paths', () => {
+  test.each<[string, Record<string, unknown>, boolean]>([
+    ['kubernetes.io.namespace', { 'kubernetes.io': { namespace: 'prod' } }, true],
+    ['kubernetes.io.namespace', { kubernetes: { io: { namespace: 'prod' } } }, true],
+    ['realm_access.roles', { realm_access: { roles: ['x', 'prod'] } }, true],
+    ['a.b', { a: 'prod' }, false],
+    ['a.b', { a: ['prod'] }, false],
+  ])('%s in %p → %s', (path, claims, expected) => {
+    expect(holds({ claims: { [path]: 'prod' } }, { identity: { claims } })).toBe(expected);
+  });
+});

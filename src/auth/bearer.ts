@@ -1,0 +1,57 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { JwtRejection, JwtVerifier } from './jwt-verifier.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Identity } from '../policy/types.js';
+
+/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined. */
+export function bearerTokenOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.authorization;
+  if (typeof value !== 'string') return undefined;
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(value);
+  return match?.[1];
+}
+
+/** Claims about the token, not the workload: not kept as identity claims. */
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'jti']);
+
+export type BearerResult =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly reason: JwtRejection | 'no_subject' };
+
+/**
+ * Service-to-service authentication (SPEC §2 step 3): a bearer JWT from a configured issuer
+ * (Kubernetes projected service-account tokens, SPIFFE JWT-SVIDs), verified like any JWT we
+ * accept: asymmetric algorithm, issuer, audience, expiry required. The identity is the `sub`;
+ * `subjects` and `claims` conditions apply to it (nested claims: `kubernetes.io.namespace`).
+ */
+export function createBearerAuthenticator(verifier: JwtVerifier, metrics: Metrics) {
+  return async function authenticateBearer(token: string, now: number): Promise<BearerResult> {
+    const verdict = await verifier.verify(token, now);
+    if (!verdict.ok) return verdict;
+    const payload = verdict.payload;
+    if (typeof payload.sub !== 'string' || payload.sub === '')
+      return { ok: false, reason: 'no_subject' };
+    if (typeof payload.iat === 'number')
+      metrics.credentialAge.observe({ kind: 'bearer' }, Math.max(0, now / 1000 - payload.iat));
+    const claims = Object.fromEntries(
+      Object.entries(payload).filter(([name]) => !PROTOCOL_CLAIMS.has(name)),
+    );
+    const groups = payload.groups;
+    return {
+      ok: true,
+      identity: {
+        sub: payload.sub,
+        email: typeof payload.email === 'string' ? payload.email.toLowerCase() : undefined,
+        emailVerified:
+          typeof payload.email_verified === 'boolean' ? payload.email_verified : undefined,
+        groups:
+          Array.isArray(groups) && groups.every((g) => typeof g === 'string')
+            ? (groups as string[])
+            : undefined,
+        claims,
+      },
+    };
+  };
+}
+
+export type BearerAuthenticator = ReturnType<typeof createBearerAuthenticator>;
