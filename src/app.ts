@@ -1,6 +1,5 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { Store } from 'express-session';
 import { createRecorder } from './audit/record.js';
 import type { Loggers } from './audit/loggers.js';
 import { challenge, createAuthenticate } from './auth/authenticate.js';
@@ -32,6 +31,8 @@ import { createReservedEndpoints, isReserved } from './reserved.js';
 import { createCookieNames } from './session/cookie-names.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createSessionReader } from './session/read-session.js';
+import type { GatewayStore } from './session/store.js';
+import { createWebSocketRegistry } from './proxy/websocket-registry.js';
 
 /** What the pipeline needs from the outside world; `cli/serve.ts` builds it. */
 export interface GatewayDeps {
@@ -39,7 +40,7 @@ export interface GatewayDeps {
   /** The route table in effect now; each request keeps the one it started with. */
   readonly routes: () => RouteTable;
   readonly oidc: OidcClient;
-  readonly store: Store;
+  readonly store: GatewayStore;
   readonly agents: AgentPool;
   readonly metrics: Metrics;
   readonly loggers: Loggers;
@@ -75,6 +76,8 @@ function createParts(deps: GatewayDeps) {
     log,
   });
   const authenticateBearer = createBearerAuthenticator(serviceJwts, metrics);
+  const webSockets = createWebSocketRegistry(deps.store, log);
+  const onSessionEnded = (sid: string) => void webSockets.closeSessions([sid]);
   const refreshIfDue = createTokenRefresher({
     oidc: deps.oidc,
     groupsClaim: settings.idp.groupsClaim,
@@ -84,6 +87,8 @@ function createParts(deps: GatewayDeps) {
   });
   return {
     sendPage,
+    webSockets,
+    onSessionEnded,
     record: createRecorder(loggers.audit, metrics),
     beginRequest: createRequestStarter(deps.routes, settings.isTrustedProxy),
     loadSession: createSessionMiddleware({
@@ -103,6 +108,7 @@ function createParts(deps: GatewayDeps) {
     }),
     authenticate: createAuthenticate({
       authenticateBearer,
+      onSessionEnded,
       maxAgeMs: settings.session.maxAgeMs,
       refreshIfDue,
       metrics,
@@ -135,6 +141,7 @@ function createParts(deps: GatewayDeps) {
       sessionMaxAgeMs: settings.session.maxAgeMs,
       pageSecurity,
       jwks: deps.assertionKeys.jwks,
+      onSessionEnded,
     }),
   };
 }
@@ -190,7 +197,9 @@ export function createApp(deps: GatewayDeps) {
     const context = contextOf(req);
     if (context.route!.public || context.auth === 'bearer') return next();
     if ((await parts.checkDevice(req, context, req.session)) === 'ok') return next();
+    const sid = req.sessionID;
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+    parts.onSessionEnded(sid);
     challenge(req, res, context, sendPage, { kind: 'session_ended', note: 'device_changed' });
   });
 
@@ -228,13 +237,21 @@ export function createApp(deps: GatewayDeps) {
     checkDevice: parts.checkDevice,
     authenticateBearer: parts.authenticateBearer,
     signAssertion: parts.signAssertion,
+    webSockets: parts.webSockets,
     forwarder: parts.forwarder,
     record: parts.record,
     log: deps.loggers.log,
     sessionMaxAgeMs: deps.settings.session.maxAgeMs,
     now,
   });
-  return { handleRequest: app, handleUpgrade };
+  parts.webSockets.start();
+  return {
+    handleRequest: app,
+    handleUpgrade,
+    /** Ends what lives on with these sessions (their WebSockets), after a revocation. */
+    sessionsEnded: (sids: readonly string[]) => parts.webSockets.closeSessions(sids),
+    close: () => parts.webSockets.stop(),
+  };
 }
 
 export type GatewayApp = ReturnType<typeof createApp>;

@@ -61,6 +61,11 @@ export const ERROR_CODES = {
     title: 'Access denied',
     message: 'You do not have access to this application.',
   },
+  ZTNA_ERR_SESSION_STORE_UNAVAILABLE: {
+    status: 503,
+    title: 'Sign-in unavailable',
+    message: 'The session store cannot be reached right now. Try again in a moment.',
+  },
   ZTNA_ERR_IDP_UNAVAILABLE: {
     status: 503,
     title: 'Sign-in unavailable',

@@ -6,13 +6,14 @@ import { createCallbackHandler } from './auth/oidc-callback.js';
 import type { CallbackDeps } from './auth/oidc-callback.js';
 import { createLoginHandler } from './auth/oidc-login.js';
 import { createLogoutHandlers } from './auth/logout.js';
+import type { LogoutDeps } from './auth/logout.js';
 import { contextOf } from './context.js';
 import type { CanonicalTarget } from './routing/canonicalize.js';
 import { errorPage } from './pages/error.js';
 import { mePage } from './pages/me.js';
 import type { Middleware } from './pages/render.js';
 
-export interface ReservedDeps extends CallbackDeps {
+export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionEnded'> {
   readonly cookieDomain: string | undefined;
   readonly sessionMaxAgeMs: number;
   /** Security headers for gateway pages (helmet). */

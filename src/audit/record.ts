@@ -34,22 +34,23 @@ export function createRecorder(audit: Logger, metrics: Metrics) {
     if (posture === 'pass' || posture === 'fail' || posture === 'missing')
       metrics.postureChecks.inc({ result: posture });
     const identity = context.identity;
+    // Every SPEC §11 field on every line, null when it does not apply: one schema for the SIEM.
     audit.info({
       request_id: context.requestId,
       route,
-      method: req.method,
-      host: context.host?.host,
-      path: context.target?.path,
+      method: req.method ?? null,
+      host: context.host?.host ?? null,
+      path: context.target?.path ?? null,
       client_ip: context.clientIp,
-      sub: identity?.sub,
-      email: identity?.email,
-      groups: identity?.groups,
-      auth: context.auth,
-      device_id: context.posture?.facts?.deviceId,
-      posture,
+      sub: identity?.sub ?? null,
+      email: identity?.email ?? null,
+      groups: identity?.groups ?? null,
+      auth: context.auth ?? null,
+      device_id: context.posture?.facts?.deviceId ?? null,
+      posture: posture ?? null,
       decision: outcome,
       mode: context.route?.mode ?? 'enforce',
-      reason: decision?.reason ?? context.note,
+      reason: decision?.reason ?? context.note ?? null,
       status,
       duration_ms: Math.round(seconds * 1e6) / 1e3,
       ...(res === undefined && { websocket: true }),

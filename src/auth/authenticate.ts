@@ -14,6 +14,8 @@ import type { TokenRefresher } from './refresh.js';
 export interface AuthenticateDeps {
   readonly maxAgeMs: number;
   readonly authenticateBearer: BearerAuthenticator;
+  /** Closes what lives on with a session (its WebSockets) once it is gone. */
+  readonly onSessionEnded: (sid: string) => void;
   readonly refreshIfDue: TokenRefresher;
   readonly metrics: Metrics;
   readonly sendPage: PageSender;
@@ -187,7 +189,9 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     // Continuous verification: expired IdP tokens are refreshed; a refusal ends the session.
     const refreshed = await deps.refreshIfDue(req);
     if (refreshed === 'rejected') {
+      const sid = req.sessionID;
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+      deps.onSessionEnded(sid);
       return challenge(req, res, context, deps.sendPage, {
         kind: 'session_ended',
         note: 'refresh_rejected',

@@ -18,6 +18,8 @@ export interface LogoutDeps {
   readonly metrics: Metrics;
   readonly sendPage: PageSender;
   readonly log: Logger;
+  /** Closes what lives on with a session (its WebSockets) once it is gone. */
+  readonly onSessionEnded: (sid: string) => void;
 }
 
 function sameToken(expected: string, given: unknown): boolean {
@@ -85,9 +87,11 @@ export function createLogoutHandlers(deps: LogoutDeps) {
       context.identity = session.user;
       const idToken = session.tokens?.idToken;
       // Server-side first: the old cookie is worthless from here on, whatever the browser keeps.
+      const sid = req.sessionID;
       await new Promise<void>((resolve, reject) =>
         session.destroy((err) => (err ? reject(err) : resolve())),
       );
+      deps.onSessionEnded(sid);
       res.clearCookie(deps.names.session(context.scheme), {
         path: '/',
         domain: deps.cookieDomain,

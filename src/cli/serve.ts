@@ -19,7 +19,7 @@ import type { RouteTable } from '../config/route-table.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
 import { createAgentPool } from '../proxy/agents.js';
-import { MemorySessionStore } from '../session/memory-store.js';
+import { createSessionStore } from '../session/create-store.js';
 import { parseOptions } from './args.js';
 import { EXIT_FAILURE, EXIT_OK } from './io.js';
 import type { CliIo } from './io.js';
@@ -105,7 +105,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const { settings, loggers } = options;
   const metrics = createMetrics();
   const oidc = createOidcClient(settings.idp, loggers.log);
-  const store = new MemorySessionStore(settings.session.idleTimeoutMs);
+  const store = createSessionStore(settings.session, loggers.log);
   const agents = createAgentPool();
   const reloader = createRoutesReloader({
     file: options.routesFile ?? '',
@@ -116,7 +116,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ...(options.reloadPollMs !== undefined && { pollMs: options.reloadPollMs }),
   });
   if (options.routesFile !== undefined) reloader.start();
-  metrics.countSessionsWith(() => store.size());
+  metrics.countSessionsWith(() => store.count().catch(() => 0));
 
   const assertionKeys = await loadAssertionKeys(settings.assertion.keyFile, loggers.log);
   const gateway = createApp({
@@ -143,12 +143,22 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     void gateway.handleUpgrade(req, socket, head);
   });
 
+  // /readyz (SPEC §9): routes loaded, IdP discovered, session store answering.
   const checks: ReadinessCheck[] = [
-    { name: 'config', ready: () => true },
+    { name: 'config', ready: () => reloader.current().routes.length >= 0 },
     { name: 'idp', ready: () => oidc.isReady() },
-    { name: 'session_store', ready: () => true },
+    { name: 'session_store', ready: () => store.ping() },
   ];
-  const adminServer = createHttpServer(createAdminApp(metrics, checks));
+  const adminServer = createHttpServer(
+    createAdminApp({
+      metrics,
+      checks,
+      store,
+      token: settings.adminToken,
+      log: loggers.log,
+      onRevoked: gateway.sessionsEnded,
+    }),
+  );
 
   oidc.start();
   let proxyAddress: AddressInfo;
@@ -159,7 +169,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   } catch (error) {
     proxyServer.close();
     oidc.close();
-    store.close();
+    void store.shutdown();
     throw error;
   }
   loggers.log.info(
@@ -186,7 +196,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         adminServer.closeAllConnections();
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
         oidc.close();
-        store.close();
+        gateway.close();
+        await store.shutdown();
         agents.destroy();
         reloader.close();
         loggers.log.info('stopped');

@@ -46,7 +46,8 @@ const idpSchema = strictObject({
 const sessionSchema = strictObject({
   secret_env: envName().optional(),
   secret_file: z.string().min(1).optional(),
-  store: z.enum(['memory']).default('memory'),
+  store: z.enum(['memory', 'redis']).default('memory'),
+  redis_url_env: envName().optional(),
   cookie_name: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, "-" or "_"')
@@ -63,6 +64,13 @@ const sessionSchema = strictObject({
       code: 'custom',
       path: ['secret_env'],
       message: 'must be set, or secret_file instead (exactly one; >= 32 bytes)',
+    });
+  }
+  if (session.store === 'redis' && session.redis_url_env === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['redis_url_env'],
+      message: 'must name the environment variable holding the Redis URL when store is redis',
     });
   }
   if (session.idle_timeout > session.max_age) {
@@ -160,6 +168,7 @@ export const gatewayFileSchema = strictObject({
     key_file: z.string({ error: 'must be a file path' }).min(1),
   }).optional(),
   admin_listen: listenAddress().default('127.0.0.1:9091'),
+  admin_token_env: envName().optional(),
   routes_file: z.string().min(1).default('../routes.yaml'),
   trusted_proxies: z.array(cidr(), { error: 'must be a list of CIDR blocks' }).default([]),
   idp: idpSchema,

@@ -30,7 +30,11 @@ export interface GatewaySettings {
     readonly groupsClaim: string;
     readonly mfaAcrValues: readonly string[];
   };
+  /** Bearer token every admin endpoint requires; undefined: the admin listener is open. */
+  readonly adminToken: string | undefined;
   readonly session: {
+    /** `memory` (one instance) or a Redis URL shared by every instance. */
+    readonly store: { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string };
     readonly secret: string;
     readonly cookieName: string;
     readonly cookieDomain: string | undefined;
@@ -139,6 +143,22 @@ async function readPem(
   }
 }
 
+/** A value from the environment variable a config key names; an issue when it is unset. */
+function readEnv(
+  source: YamlSource,
+  env: NodeJS.ProcessEnv,
+  path: PropertyKey[],
+  name: string,
+  issues: ConfigIssue[],
+): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    issues.push(issueAt(source, path, `names ${name}, which is not set`, `export ${name}=...`));
+    return undefined;
+  }
+  return value;
+}
+
 /** Why the assertion key file cannot be used, or undefined. */
 async function checkAssertionKeyFile(path: string): Promise<string | undefined> {
   try {
@@ -205,6 +225,33 @@ export async function resolveGatewaySettings(
     },
     issues,
   );
+  const adminToken =
+    file.admin_token_env === undefined
+      ? undefined
+      : readEnv(source, env, ['admin_token_env'], file.admin_token_env, issues);
+  if (adminToken !== undefined && adminToken.length < 16) {
+    issues.push(
+      issueAt(
+        source,
+        ['admin_token_env'],
+        `gives a token of ${adminToken.length} characters; at least 16 are required`,
+        'openssl rand -hex 24',
+      ),
+    );
+  }
+  const redisUrl =
+    file.session.store === 'redis'
+      ? readEnv(source, env, ['session', 'redis_url_env'], file.session.redis_url_env!, issues)
+      : undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    issues.push(
+      issueAt(
+        source,
+        ['session', 'redis_url_env'],
+        `names ${file.session.redis_url_env}, which must hold a redis:// or rediss:// URL`,
+      ),
+    );
+  }
   if (sessionSecret !== '' && Buffer.byteLength(sessionSecret) < MIN_SESSION_SECRET_BYTES) {
     const key = file.session.secret_env !== undefined ? 'secret_env' : 'secret_file';
     issues.push(
@@ -257,7 +304,9 @@ export async function resolveGatewaySettings(
         groupsClaim: file.idp.groups_claim,
         mfaAcrValues: file.idp.mfa_acr_values,
       },
+      adminToken,
       session: {
+        store: redisUrl === undefined ? { kind: 'memory' } : { kind: 'redis', url: redisUrl },
         secret: sessionSecret,
         cookieName: file.session.cookie_name,
         cookieDomain: file.session.cookie_domain,

@@ -26,6 +26,8 @@ export const ACR_MFA = 'urn:ztna:mfa';
 
 export interface IdpOptions {
   readonly host?: string;
+  /** Listen on this port (default: any free one). */
+  readonly port?: number;
   /** Access token lifetime; short values exercise the gateway's refresh (default 1h). */
   readonly accessTokenTtlSeconds?: number;
   /** Delays token endpoint answers (tests: makes concurrent refreshes overlap for sure). */
@@ -130,7 +132,7 @@ export async function startIdp(
     }
     handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${host}:${port}`;
   const byLogin = new Map(users.flatMap((u) => [[u.username, u] as const, [u.email, u] as const]));

@@ -11,6 +11,7 @@ import type { AssertionSigner } from '../assertion/sign.js';
 import { bearerTokenOf } from '../auth/bearer.js';
 import type { BearerAuthenticator } from '../auth/bearer.js';
 import type { Forwarder } from '../proxy/forward.js';
+import type { WebSocketRegistry } from '../proxy/websocket-registry.js';
 import { isReserved } from '../reserved.js';
 import type { SessionReader } from '../session/read-session.js';
 import { decideRequest } from './decide.js';
@@ -23,6 +24,7 @@ export interface UpgradeDeps {
   readonly checkDevice: DeviceStep;
   readonly authenticateBearer: BearerAuthenticator;
   readonly signAssertion: AssertionSigner;
+  readonly webSockets: WebSocketRegistry;
   readonly forwarder: Forwarder;
   readonly record: Recorder;
   readonly log: Logger;
@@ -66,6 +68,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     socket.on('error', () => socket.destroy());
     const context = deps.beginRequest(req);
     const refuse = (code: ErrorCode) => refuseUpgrade(socket, req, context, code, deps.record);
+    let sessionId: string | undefined;
     try {
       // Only WebSockets: any other protocol switch (h2c above all) would give the client a
       // channel to the upstream that no later request of it passes our checks on.
@@ -95,6 +98,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         return refuse('ZTNA_ERR_BEARER_REQUIRED');
       } else if (!route.public) {
         const loaded = await deps.readSession(req, context.scheme);
+        sessionId = loaded?.id;
         const verdict = judgeSession(loaded?.data, deps.now(), deps.sessionMaxAgeMs);
         if (verdict === undefined || verdict === 'expired') {
           context.outcome = 'login';
@@ -117,6 +121,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         );
       }
       deps.forwarder.ws(req, socket, head, context, await deps.signAssertion(context));
+      if (sessionId !== undefined) deps.webSockets.add(sessionId, socket);
       deps.record(req, undefined, context, 101);
     } catch (error) {
       deps.log.error({ request_id: context.requestId, error: describe(error) }, 'upgrade failed');

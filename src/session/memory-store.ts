@@ -1,21 +1,26 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
+import { lookupKeysFor, summarize, userKeysOf } from './store.js';
+import type { GatewayStore, SessionSummary } from './store.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 interface Entry {
   /** Serialized: every request gets its own copy, as with a networked store. */
   readonly json: string;
+  readonly userKeys: readonly string[];
   expiresAt: number;
 }
 
 /**
  * The embedded session store (`session.store: memory`) for a single instance. Entries expire
  * after `idleMs` without use (express-session touches on every request) and are pruned in the
- * background, so memory is bounded by the number of active users.
+ * background, so memory is bounded by the number of active users. An index by user (sub and
+ * email) serves the admin API.
  */
-export class MemorySessionStore extends session.Store {
+export class MemorySessionStore extends session.Store implements GatewayStore {
   private readonly entries = new Map<string, Entry>();
+  private readonly byUser = new Map<string, Set<string>>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -27,11 +32,7 @@ export class MemorySessionStore extends session.Store {
   }
 
   override get(sid: string, callback: Callback<SessionData | null>): void {
-    let entry = this.entries.get(sid);
-    if (entry !== undefined && entry.expiresAt <= this.now()) {
-      this.entries.delete(sid);
-      entry = undefined;
-    }
+    const entry = this.live(sid);
     process.nextTick(
       callback,
       null,
@@ -40,18 +41,29 @@ export class MemorySessionStore extends session.Store {
   }
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
-    this.entries.set(sid, { json: JSON.stringify(data), expiresAt: this.now() + this.idleMs });
+    this.remove(sid);
+    const userKeys = userKeysOf(data);
+    this.entries.set(sid, {
+      json: JSON.stringify(data),
+      userKeys,
+      expiresAt: this.now() + this.idleMs,
+    });
+    for (const key of userKeys) {
+      let sids = this.byUser.get(key);
+      if (sids === undefined) this.byUser.set(key, (sids = new Set()));
+      sids.add(sid);
+    }
     if (callback) process.nextTick(callback);
   }
 
   override touch(sid: string, _data: SessionData, callback?: Callback): void {
-    const entry = this.entries.get(sid);
+    const entry = this.live(sid);
     if (entry !== undefined) entry.expiresAt = this.now() + this.idleMs;
     if (callback) process.nextTick(callback);
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    this.entries.delete(sid);
+    this.remove(sid);
     if (callback) process.nextTick(callback);
   }
 
@@ -61,21 +73,66 @@ export class MemorySessionStore extends session.Store {
 
   override clear(callback?: Callback): void {
     this.entries.clear();
+    this.byUser.clear();
     if (callback) process.nextTick(callback);
   }
 
-  /** Number of live sessions, for the `ztna_sessions_active` gauge. */
+  async listUserSessions(user: string): Promise<SessionSummary[]> {
+    return this.sidsOf(user).flatMap((sid) => {
+      const entry = this.live(sid);
+      return entry === undefined ? [] : [summarize(sid, JSON.parse(entry.json) as SessionData)];
+    });
+  }
+
+  async revokeUser(user: string): Promise<string[]> {
+    const sids = this.sidsOf(user).filter((sid) => this.live(sid) !== undefined);
+    for (const sid of sids) this.remove(sid);
+    return sids;
+  }
+
+  async count(): Promise<number> {
+    return this.entries.size;
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  /** Number of sessions held (for the `ztna_sessions_active` gauge). */
   size(): number {
     return this.entries.size;
   }
 
-  private prune(): void {
-    const now = this.now();
-    for (const [sid, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(sid);
+  private sidsOf(user: string): string[] {
+    return [...new Set(lookupKeysFor(user).flatMap((key) => [...(this.byUser.get(key) ?? [])]))];
   }
 
-  /** Stops the prune timer (it is unref'd, so this is only for tidy tests). */
-  close(): void {
-    clearInterval(this.timer);
+  private live(sid: string): Entry | undefined {
+    const entry = this.entries.get(sid);
+    if (entry !== undefined && entry.expiresAt <= this.now()) {
+      this.remove(sid);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private remove(sid: string): void {
+    const entry = this.entries.get(sid);
+    if (entry === undefined) return;
+    this.entries.delete(sid);
+    for (const key of entry.userKeys) {
+      const sids = this.byUser.get(key);
+      sids?.delete(sid);
+      if (sids?.size === 0) this.byUser.delete(key);
+    }
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const [sid, entry] of this.entries) if (entry.expiresAt <= now) this.remove(sid);
   }
 }

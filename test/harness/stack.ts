@@ -30,6 +30,10 @@ export interface StackOptions {
   readonly now?: () => number;
   /** Serve HTTPS with the test certificate (test/fixtures/tls). */
   readonly tls?: boolean;
+  /** Extra environment for gateway.yaml's *_env keys (e.g. a Redis URL, an admin token). */
+  readonly env?: Record<string, string>;
+  /** Reuse another stack's IdP and upstream: a second gateway instance behind the same IdP. */
+  readonly sharing?: Stack;
   readonly idp?: IdpOptions;
 }
 
@@ -41,6 +45,9 @@ export type AuditLine = Record<string, unknown> & { type: string; decision?: str
 
 export interface Stack {
   readonly port: number;
+  /** The deployment's secrets (a second instance shares them). */
+  readonly secrets: Record<string, string>;
+  readonly tlsUpstream: Upstream;
   /** The routes.yaml the gateway hot-reloads. */
   readonly routesFile: string;
   readonly upstream: Upstream;
@@ -91,12 +98,12 @@ export function sampleValue(
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'ztna-test-'));
   const users = options.users ?? TEST_USERS;
-  const idp = await startIdp(users, options.idp);
-  const upstream = await startUpstream();
-  const tlsUpstream = await startUpstream({
-    cert: readFileSync(TEST_CERT_FILE),
-    key: readFileSync(TEST_KEY_FILE),
-  });
+  const shared = options.sharing;
+  const idp = shared?.idp ?? (await startIdp(users, options.idp));
+  const upstream = shared?.upstream ?? (await startUpstream());
+  const tlsUpstream =
+    shared?.tlsUpstream ??
+    (await startUpstream({ cert: readFileSync(TEST_CERT_FILE), key: readFileSync(TEST_KEY_FILE) }));
   const routesText = options.routes(upstream.url, tlsUpstream.url);
   await writeFile(join(dir, 'routes.yaml'), routesText);
   await writeFile(
@@ -116,10 +123,12 @@ ${options.tls ? `tls:\n  cert_file: ${TEST_CERT_FILE}\n  key_file: ${TEST_KEY_FI
 ${options.gatewayExtra ?? ''}
 `,
   );
-  const env = {
+  // Instances of one deployment share the client and session secrets (SPEC §12).
+  const secrets = shared?.secrets ?? {
     TEST_CLIENT_SECRET: randomBytes(16).toString('hex'),
     TEST_SESSION_SECRET: randomBytes(32).toString('hex'),
   };
+  const env = { ...secrets, ...options.env };
   const configuration = await loadConfiguration(join(dir, 'gateway.yaml'), undefined, env);
   if (!configuration.ok) throw new Error(configuration.issues.map(formatIssue).join('\n'));
 
@@ -150,17 +159,22 @@ ${options.gatewayExtra ?? ''}
     : [];
   const scheme = options.tls ? 'https' : 'http';
   const origins = hosts.map((h) => `${scheme}://${h}:${port}`);
-  await idp.configure([
-    {
-      clientId: 'gateway-under-test',
-      clientSecret: env.TEST_CLIENT_SECRET,
-      redirectUris: origins.map((o) => `${o}/.ztna/callback`),
-      postLogoutRedirectUris: origins.map((o) => `${o}/.ztna/signed-out`),
-    },
-  ]);
+  // A second instance signs users in through the first one's IdP registration.
+  if (shared === undefined) {
+    await idp.configure([
+      {
+        clientId: 'gateway-under-test',
+        clientSecret: secrets.TEST_CLIENT_SECRET!,
+        redirectUris: origins.map((o) => `${o}/.ztna/callback`),
+        postLogoutRedirectUris: origins.map((o) => `${o}/.ztna/signed-out`),
+      },
+    ]);
+  }
 
   const stack: Stack = {
     port,
+    secrets,
+    tlsUpstream,
     routesFile: join(dir, 'routes.yaml'),
     upstream,
     idp,
@@ -200,7 +214,8 @@ ${options.gatewayExtra ?? ''}
     },
     async close() {
       await gateway.close();
-      await Promise.all([idp.close(), upstream.close(), tlsUpstream.close()]);
+      if (shared === undefined)
+        await Promise.all([idp.close(), upstream.close(), tlsUpstream.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import type { SessionData, Store } from 'express-session';
+
+/** A session as the admin API shows it: never its id (a credential), only a reference. */
+export interface SessionSummary {
+  /** First 16 hex digits of the SHA-256 of the session id: enough to tell sessions apart. */
+  readonly ref: string;
+  readonly sub: string;
+  readonly email: string | undefined;
+  readonly createdAt: number | undefined;
+  readonly deviceId: string | undefined;
+}
+
+/**
+ * The session store behind express-session, with what the gateway adds: sessions found by user
+ * (sub or email) for the admin API, revocation, a count and a health check (SPEC §9, §12).
+ */
+export interface GatewayStore extends Store {
+  /** Live sessions of a user, by `sub` or email. */
+  listUserSessions(user: string): Promise<SessionSummary[]>;
+  /** Ends every session of a user; returns their ids (to close their WebSockets). */
+  revokeUser(user: string): Promise<string[]>;
+  count(): Promise<number>;
+  /** Whether the store answers now (for /readyz). */
+  ping(): Promise<boolean>;
+  shutdown(): Promise<void>;
+}
+
+/** The admin-facing reference of a session id. */
+export function sessionRef(sid: string): string {
+  return createHash('sha256').update(sid).digest('hex').slice(0, 16);
+}
+
+/** The index keys a session is found under: its user's sub and email. */
+export function userKeysOf(data: Partial<SessionData>): string[] {
+  const user = data.user;
+  if (user === undefined) return [];
+  return [
+    `sub:${user.sub}`,
+    ...(user.email === undefined ? [] : [`email:${user.email.toLowerCase()}`]),
+  ];
+}
+
+/** The index keys to look a user up under, for the admin's `?user=`. */
+export function lookupKeysFor(user: string): string[] {
+  return [`sub:${user}`, `email:${user.toLowerCase()}`];
+}
+
+export function summarize(sid: string, data: Partial<SessionData>): SessionSummary {
+  return {
+    ref: sessionRef(sid),
+    sub: data.user?.sub ?? '',
+    email: data.user?.email,
+    createdAt: data.createdAt,
+    deviceId: data.deviceId,
+  };
+}
