@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { createRecorder } from './audit/record.js';
@@ -17,12 +19,13 @@ import type { Metrics } from './metrics/registry.js';
 import { denyPage } from './pages/deny.js';
 import { errorPage } from './pages/error.js';
 import { createPageSecurity, createPageSender } from './pages/render.js';
+import { createRateLimiter } from './limits/rate-limiter.js';
 import { createRequestStarter } from './pipeline/begin.js';
 import { decideRequest, recentlySteppedUp } from './pipeline/decide.js';
 import { createDeviceStep } from './pipeline/device.js';
 import { createErrorHandler } from './pipeline/errors.js';
 import { resolveRequest } from './pipeline/resolve.js';
-import { createUpgradeHandler } from './pipeline/upgrade.js';
+import { createUpgradeHandler, refuseOnSocket } from './pipeline/upgrade.js';
 import { createPostureCollector } from './posture/collect.js';
 import { createPostureAssertionVerifier } from './posture/signed-assertion.js';
 import type { AgentPool } from './proxy/agents.js';
@@ -142,6 +145,7 @@ function createParts(deps: GatewayDeps) {
       pageSecurity,
       jwks: deps.assertionKeys.jwks,
       onSessionEnded,
+      signInLimiter: createRateLimiter({ perMinute: settings.limits.loginRatePerMinute }),
     }),
   };
 }
@@ -248,6 +252,13 @@ export function createApp(deps: GatewayDeps) {
   return {
     handleRequest: app,
     handleUpgrade,
+    /** CONNECT: the gateway is never a tunnel; its authority-form target is refused (400). */
+    handleConnect(req: IncomingMessage, socket: Socket): void {
+      socket.on('error', () => socket.destroy());
+      const context = parts.beginRequest(req);
+      context.note = 'bad_target:not_origin_form';
+      refuseOnSocket(socket, req, context, 'ZTNA_ERR_REQUEST_BAD_TARGET', parts.record);
+    },
     /** Ends what lives on with these sessions (their WebSockets), after a revocation. */
     sessionsEnded: (sids: readonly string[]) => parts.webSockets.closeSessions(sids),
     close: () => parts.webSockets.stop(),

@@ -91,6 +91,11 @@ export const ERROR_CODES = {
     title: 'Sign-out not confirmed',
     message: 'The sign-out form expired. Open the sign-out page again.',
   },
+  ZTNA_ERR_RATE_LIMITED: {
+    status: 429,
+    title: 'Too many sign-in attempts',
+    message: 'Too many sign-in requests came from your network. Wait a minute and try again.',
+  },
   ZTNA_ERR_UPSTREAM_CONNECT: {
     status: 502,
     title: 'Application unreachable',

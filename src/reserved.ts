@@ -9,6 +9,8 @@ import { createLogoutHandlers } from './auth/logout.js';
 import type { LogoutDeps } from './auth/logout.js';
 import { contextOf } from './context.js';
 import type { CanonicalTarget } from './routing/canonicalize.js';
+import { rateLimitKey } from './limits/rate-limiter.js';
+import type { RateLimiter } from './limits/rate-limiter.js';
 import { errorPage } from './pages/error.js';
 import { mePage } from './pages/me.js';
 import type { Middleware } from './pages/render.js';
@@ -20,6 +22,25 @@ export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionE
   readonly pageSecurity: Middleware;
   /** Public keys of the identity assertion, served at /.ztna/jwks.json. */
   readonly jwks: { readonly keys: readonly JWK[] };
+  /** Bounds /.ztna/login and /.ztna/callback per client: each costs the IdP and the store. */
+  readonly signInLimiter: RateLimiter;
+}
+
+/**
+ * Refuses sign-in requests beyond the client's rate (429 with Retry-After) before they reach
+ * the IdP or the session store: a flood from one address costs a map lookup.
+ */
+function limitSignIns(deps: ReservedDeps, endpoint: 'login' | 'callback'): RequestHandler {
+  return function rateLimited(req: Request, res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    const verdict = deps.signInLimiter.take(rateLimitKey(context.clientIp), deps.now());
+    if (verdict.ok) return next();
+    deps.metrics.rateLimited.inc({ endpoint });
+    context.outcome = 'error';
+    context.note = `rate_limited:${endpoint}`;
+    res.setHeader('Retry-After', String(verdict.retryAfterS));
+    deps.sendPage(req, res, errorPage('ZTNA_ERR_RATE_LIMITED'), context.requestId);
+  };
 }
 
 /** Whether a canonical target is under the gateway's reserved prefix `/.ztna/` (SPEC §2 step 2). */
@@ -35,8 +56,8 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
   const logout = createLogoutHandlers(deps);
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(deps.pageSecurity);
-  router.get('/.ztna/login', createLoginHandler(deps));
-  router.get('/.ztna/callback', createCallbackHandler(deps));
+  router.get('/.ztna/login', limitSignIns(deps, 'login'), createLoginHandler(deps));
+  router.get('/.ztna/callback', limitSignIns(deps, 'callback'), createCallbackHandler(deps));
   router.get('/.ztna/logout', logout.confirm);
   router.post(
     '/.ztna/logout',

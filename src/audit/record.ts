@@ -53,7 +53,7 @@ export function createRecorder(audit: Logger, metrics: Metrics) {
       reason: decision?.reason ?? context.note ?? null,
       status,
       duration_ms: Math.round(seconds * 1e6) / 1e3,
-      ...(res === undefined && { websocket: true }),
+      ...(res === undefined && req.headers.upgrade !== undefined && { websocket: true }),
     });
   };
 }

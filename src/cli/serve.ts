@@ -28,15 +28,20 @@ export const SERVE_USAGE =
   'ztna-gateway serve [--config config/gateway.yaml] [--routes routes.yaml] [--listen HOST:PORT] [--demo]';
 
 /**
- * Limits of the proxy listener. Headers are bounded (16 KiB) and must arrive within 20 s
- * (slowloris); a whole request body within 5 min; idle keep-alive connections close after 5 s.
+ * The proxy listener's limits (gateway.yaml `limits`): bounded headers, a deadline for the
+ * request head (slowloris) and for the whole request, short idle keep-alive. Node checks the
+ * deadlines every `connectionsCheckingInterval` (30 s by default, which would let a slowloris
+ * hold a socket up to 30 s past its deadline); we check at least every second.
  */
-const PROXY_SERVER_OPTIONS: ServerOptions = {
-  maxHeaderSize: 16 * 1024,
-  headersTimeout: 20_000,
-  requestTimeout: 300_000,
-  keepAliveTimeout: 5_000,
-};
+function proxyServerOptions(limits: GatewaySettings['limits']): ServerOptions {
+  return {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headerTimeoutMs / 4)),
+  };
+}
 
 export interface StartGatewayOptions {
   readonly settings: GatewaySettings;
@@ -130,18 +135,27 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     loggers,
     now: options.now ?? Date.now,
   });
+  const serverOptions = proxyServerOptions(settings.limits);
   const proxyServer = settings.tls
     ? createHttpsServer(
-        { ...PROXY_SERVER_OPTIONS, cert: settings.tls.cert, key: settings.tls.key },
+        {
+          ...serverOptions,
+          // A TLS handshake gets no longer than the request head would (default: 120 s).
+          handshakeTimeout: settings.limits.headerTimeoutMs,
+          cert: settings.tls.cert,
+          key: settings.tls.key,
+        },
         gateway.handleRequest,
       )
-    : createHttpServer(PROXY_SERVER_OPTIONS, gateway.handleRequest);
+    : createHttpServer(serverOptions, gateway.handleRequest);
   const upgraded = new Set<Socket>();
   proxyServer.on('upgrade', (req, socket: Socket, head: Buffer) => {
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
     void gateway.handleUpgrade(req, socket, head);
   });
+
+  proxyServer.on('connect', (req, socket: Socket) => gateway.handleConnect(req, socket));
 
   // /readyz (SPEC §9): routes loaded, IdP discovered, session store answering.
   const checks: ReadinessCheck[] = [

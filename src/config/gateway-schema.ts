@@ -82,7 +82,6 @@ const sessionSchema = strictObject({
   }
 });
 
-/** config/gateway.yaml (SPEC §4.1). */
 /** `https://...`, or `http://` on loopback only (tests, a local MDM bridge). */
 const keySetUrl = z.string({ error: 'must be the https:// URL of a JWKS' }).refine((value) => {
   const url = URL.parse(value);
@@ -161,6 +160,42 @@ const postureSchema = strictObject({
   clock_skew: duration({ max: 300_000 }).prefault('60s'),
 });
 
+/**
+ * Limits of the proxy listener and of the sign-in endpoints. The defaults suit people behind
+ * browsers; tests shorten the timeouts, large uploads may need a longer request_timeout.
+ */
+const limitsSchema = strictObject({
+  // Node's default (16 KiB) fits big cookies and tokens; more invites memory abuse.
+  max_header_bytes: z
+    .number({ error: 'must be a number of bytes like 16384' })
+    .int('must be a whole number of bytes')
+    .min(4096, 'must be at least 4096')
+    .max(65536, 'must be at most 65536')
+    .default(16384),
+  // The whole request head must arrive within this (slowloris).
+  header_timeout: duration({ min: 100, max: 300_000 }).prefault('20s'),
+  // The whole request, body included.
+  request_timeout: duration({ min: 100 }).prefault('5m'),
+  // Idle keep-alive connections are closed after this.
+  keep_alive_timeout: duration({ min: 100, max: 600_000 }).prefault('5s'),
+  // /.ztna/login and /.ztna/callback per client IP (IPv6: per /64), as a burst and per minute.
+  login_rate_per_minute: z
+    .number({ error: 'must be a number of requests like 30' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100_000, 'must be at most 100000')
+    .default(120),
+}).superRefine((limits, ctx) => {
+  if (limits.header_timeout > limits.request_timeout) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['header_timeout'],
+      message: 'must not be longer than request_timeout',
+    });
+  }
+});
+
+/** config/gateway.yaml (SPEC §4.1). */
 export const gatewayFileSchema = strictObject({
   listen: listenAddress().default('0.0.0.0:8080'),
   tls: strictObject({
@@ -178,6 +213,7 @@ export const gatewayFileSchema = strictObject({
     .array(serviceTokenIssuerSchema, { error: 'must be a list of token issuers' })
     .default([]),
   assertion: assertionSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
   log: strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   }).prefault({}),

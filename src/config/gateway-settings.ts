@@ -57,6 +57,13 @@ export interface GatewaySettings {
     /** A fixed `iss`; undefined: the origin the client used (https://wiki.corp.example). */
     readonly issuer: string | undefined;
   };
+  readonly limits: {
+    readonly maxHeaderBytes: number;
+    readonly headerTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly loginRatePerMinute: number;
+  };
   readonly logLevel: GatewayFile['log']['level'];
 }
 
@@ -339,6 +346,13 @@ export async function resolveGatewaySettings(
             : resolve(base, file.assertion.key_file),
         ttlMs: file.assertion.ttl,
         issuer: file.assertion.issuer?.replace(/\/$/, ''),
+      },
+      limits: {
+        maxHeaderBytes: file.limits.max_header_bytes,
+        headerTimeoutMs: file.limits.header_timeout,
+        requestTimeoutMs: file.limits.request_timeout,
+        keepAliveTimeoutMs: file.limits.keep_alive_timeout,
+        loginRatePerMinute: file.limits.login_rate_per_minute,
       },
       logLevel: file.log.level,
     },

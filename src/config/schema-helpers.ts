@@ -35,11 +35,15 @@ export function stringList(what = 'strings') {
 }
 
 /** A duration string (`90s`, `15m`, `12h`, `7d`), turned into milliseconds. */
-export function duration(limits: { max?: number } = {}) {
-  const max = limits.max;
+export function duration(limits: { min?: number; max?: number } = {}) {
+  const { min, max } = limits;
   return z
     .string({ error: 'must be a duration like 90s, 15m, 12h or 7d' })
     .refine((v) => parseDuration(v) !== undefined, 'must be a duration like 90s, 15m, 12h or 7d')
+    .refine(
+      (v) => min === undefined || (parseDuration(v) ?? min) >= min,
+      `must be at least ${formatDuration(min ?? 0)}`,
+    )
     .refine(
       (v) => max === undefined || (parseDuration(v) ?? 0) <= max,
       `must be at most ${formatDuration(max ?? 0)}`,

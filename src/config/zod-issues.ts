@@ -142,7 +142,10 @@ export function translateZodIssues(
               issue.origin,
               Number(issue.code === 'too_small' ? issue.minimum : issue.maximum),
             );
-        at(path, 'value', prefixed(namer, source.data, path, text), exampleHint);
+        const shown = isPrimitive(issue.input)
+          ? `${text}, got ${describeValue(issue.input, key)}`
+          : text;
+        at(path, 'value', prefixed(namer, source.data, path, shown), exampleHint);
         break;
       }
       default: {

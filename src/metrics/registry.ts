@@ -96,6 +96,13 @@ export function createMetrics() {
         this.set(await countSessions());
       },
     }),
+    // Not in SPEC §10: what the login rate limit refused, so a flood shows on a dashboard.
+    rateLimited: new Counter({
+      name: 'ztna_rate_limited_total',
+      help: 'Requests refused by the sign-in rate limit (429), by endpoint (login, callback).',
+      labelNames: ['endpoint'] as const,
+      registers: [registry],
+    }),
     configReloads: new Counter({
       name: 'ztna_config_reloads_total',
       help: 'routes.yaml reloads, by result (success, failure).',

@@ -32,8 +32,11 @@ export interface UpgradeDeps {
   readonly now: () => number;
 }
 
-/** Answers a refused upgrade with a plain HTTP response on the raw socket, and records it. */
-function refuseUpgrade(
+/**
+ * Answers a request that never reached express (a refused upgrade, a CONNECT) with a plain
+ * HTTP response on the raw socket, and records it.
+ */
+export function refuseOnSocket(
   socket: Socket,
   req: IncomingMessage,
   context: RequestContext,
@@ -67,7 +70,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
   ): Promise<void> {
     socket.on('error', () => socket.destroy());
     const context = deps.beginRequest(req);
-    const refuse = (code: ErrorCode) => refuseUpgrade(socket, req, context, code, deps.record);
+    const refuse = (code: ErrorCode) => refuseOnSocket(socket, req, context, code, deps.record);
     let sessionId: string | undefined;
     try {
       // Only WebSockets: any other protocol switch (h2c above all) would give the client a

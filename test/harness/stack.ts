@@ -24,6 +24,11 @@ export interface StackOptions {
   readonly routes: (upstream: string, tlsUpstream: string) => string;
   /** Extra gateway.yaml top-level text, and lines inside `session:` and `idp:`. */
   readonly gatewayExtra?: string;
+  /**
+   * Lines inside `limits:`. By default the sign-in rate limit is lifted: suites sign in far
+   * more often from 127.0.0.1 than any person does (test/security/limits.test.ts tests it).
+   */
+  readonly limits?: string;
   readonly sessionExtra?: string;
   readonly idpExtra?: string;
   readonly users?: readonly IdpUser[];
@@ -119,6 +124,8 @@ ${options.idpExtra ?? ''}
 session:
   secret_env: TEST_SESSION_SECRET
 ${options.sessionExtra ?? ''}
+limits:
+${options.limits ?? '  login_rate_per_minute: 100000'}
 ${options.tls ? `tls:\n  cert_file: ${TEST_CERT_FILE}\n  key_file: ${TEST_KEY_FILE}` : ''}
 ${options.gatewayExtra ?? ''}
 `,
@@ -130,7 +137,12 @@ ${options.gatewayExtra ?? ''}
   };
   const env = { ...secrets, ...options.env };
   const configuration = await loadConfiguration(join(dir, 'gateway.yaml'), undefined, env);
-  if (!configuration.ok) throw new Error(configuration.issues.map(formatIssue).join('\n'));
+  if (!configuration.ok) {
+    // Leave nothing running behind a broken test config, or jest never exits.
+    if (shared === undefined)
+      await Promise.all([idp.close(), upstream.close(), tlsUpstream.close()]);
+    throw new Error(configuration.issues.map(formatIssue).join('\n'));
+  }
 
   const logLines: Record<string, unknown>[] = [];
   let raw = '';

@@ -18,17 +18,33 @@ export interface Upstream {
   /** Every request this upstream received, in order. */
   readonly seen: SeenRequest[];
   readonly last: () => SeenRequest;
+  /** Bytes the latest `/stream` response has handed to its socket so far. */
+  streamed(): number;
+  /** Lets every `/paused-upload` request read its body (they answer with the byte count). */
+  resumeUploads(): void;
   close(): Promise<void>;
 }
 
 /**
  * A real upstream on loopback that records what it receives and answers JSON. Special paths:
  * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N` sets a cookie;
- * `/ws` echoes WebSocket messages (prefixed with the identity header it saw).
+ * `/ws` echoes WebSocket messages (prefixed with the identity header it saw);
+ * `/paused-upload` reads nothing of its body until `resumeUploads()` (back-pressure tests).
  */
 export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promise<Upstream> {
   const seen: SeenRequest[] = [];
+  let streamedBytes = 0;
+  const pausedUploads: (() => void)[] = [];
   const handler: Parameters<typeof createHttpServer>[1] = (req, res) => {
+    if (req.url?.startsWith('/paused-upload')) {
+      // No 'data' listener: the body stays in the socket, and TCP pushes back on the sender.
+      pausedUploads.push(() => {
+        let bytes = 0;
+        req.on('data', (c: Buffer) => (bytes += c.length));
+        req.on('end', () => res.writeHead(200).end(JSON.stringify({ bodyBytes: bytes })));
+      });
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -50,12 +66,14 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
       }
       if (url.pathname.endsWith('/stream')) {
         let left = Number(url.searchParams.get('bytes') ?? 0);
+        streamedBytes = 0;
         res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
         const chunk = Buffer.alloc(64 * 1024, 0x61);
         const pump = () => {
           while (left > 0) {
             const piece = chunk.subarray(0, Math.min(chunk.length, left));
             left -= piece.length;
+            streamedBytes += piece.length;
             if (!res.write(piece)) return void res.once('drain', pump);
           }
           res.end();
@@ -105,6 +123,10 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
       const request = seen.at(-1);
       if (request === undefined) throw new Error('the upstream has seen no request');
       return request;
+    },
+    streamed: () => streamedBytes,
+    resumeUploads: () => {
+      for (const resume of pausedUploads.splice(0)) resume();
     },
     close: () =>
       new Promise<void>((resolve) => {

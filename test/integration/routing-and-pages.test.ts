@@ -1,6 +1,6 @@
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { TestClient } from '../harness/http-client.js';
+import { rawRequest as sendRaw } from '../harness/raw-http.js';
 import { sampleValue, startStack, TEST_CERT_FILE } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
 
@@ -56,14 +56,8 @@ routes:
 afterAll(() => stack.close());
 
 /** Writes raw bytes so that no client library normalizes the request. */
-function rawRequest(bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(stack.port, '127.0.0.1', () => socket.end(bytes));
-    let reply = '';
-    socket.on('data', (chunk) => (reply += chunk.toString('latin1')));
-    socket.on('end', () => resolve(reply));
-    socket.on('error', reject);
-  });
+async function rawRequest(bytes: string): Promise<string> {
+  return (await sendRaw(stack.port, bytes)).raw;
 }
 
 describe('route options', () => {
