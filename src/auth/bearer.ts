@@ -3,11 +3,15 @@ import type { JwtRejection, JwtVerifier } from './jwt-verifier.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Identity } from '../policy/types.js';
 
-/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined. */
+/**
+ * The token of `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined when there is no
+ * bearer credential. Any single word counts: a malformed token is the verifier's to refuse,
+ * with `invalid_token`, rather than being mistaken for no token at all.
+ */
 export function bearerTokenOf(headers: IncomingHttpHeaders): string | undefined {
   const value = headers.authorization;
   if (typeof value !== 'string') return undefined;
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(value);
+  const match = /^Bearer +(\S+) *$/i.exec(value);
   return match?.[1];
 }
 

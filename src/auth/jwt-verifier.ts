@@ -150,14 +150,17 @@ export function createJwtVerifier(
   }
 
   async function verifyUncached(token: string, now: number): Promise<JwtVerdict> {
-    let alg: string | undefined;
+    let header: JWSHeaderParameters;
     let iss: string | undefined;
     try {
-      alg = decodeProtectedHeader(token).alg;
+      header = decodeProtectedHeader(token) as JWSHeaderParameters;
       iss = decodeJwt(token).iss;
     } catch {
       return { ok: false, reason: 'malformed' };
     }
+    // We understand no JWS extensions; RFC 7515 §4.1.11 says refuse what is marked critical.
+    if (header.crit !== undefined) return { ok: false, reason: 'malformed' };
+    const alg = header.alg;
     if (alg === undefined || !ALLOWED.has(alg)) return { ok: false, reason: 'bad_algorithm' };
     const issuer = iss === undefined ? undefined : byIssuer.get(iss);
     if (issuer === undefined) return { ok: false, reason: 'unknown_issuer' };

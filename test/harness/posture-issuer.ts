@@ -109,6 +109,128 @@ export async function createPostureIssuer(issuer = 'https://mdm.test', audience 
       const [header, , signature] = (await this.mint(claims)).split('.');
       return `${header}.${b64(claimsFor({ ...claims, disk_encrypted: true }, {}))}.${signature}`;
     },
+    /**
+     * The JWT attack set (issue 7): every forgery an attacker would try against a place that
+     * accepts this issuer's tokens, each with the refusal reason the gateway must give.
+     * `claims` and `options` make the otherwise valid token (subject, audience) for the place.
+     */
+    async attacks(
+      claims: Record<string, unknown>,
+      options: MintOptions = {},
+    ): Promise<[name: string, token: string, reason: string][]> {
+      const attacker = await newKey(signing.kid); // same kid as ours, not our key
+      const valid = await this.mint(claims, options);
+      const [header, payload, signature] = valid.split('.') as [string, string, string];
+      const body = claimsFor(claims, options);
+      // Signed by hand (WebCrypto ES256), so that headers jose would refuse to emit are possible.
+      const signWith = async (
+        key: CryptoKey,
+        protectedHeader: Record<string, unknown>,
+        payloadClaims: Record<string, unknown> = body,
+      ) => {
+        const input = `${b64(protectedHeader)}.${b64(payloadClaims)}`;
+        const sig = await crypto.subtle.sign(
+          { name: 'ECDSA', hash: 'SHA-256' },
+          key,
+          new TextEncoder().encode(input),
+        );
+        return `${input}.${Buffer.from(sig).toString('base64url')}`;
+      };
+      const unsignedWith = (alg: string) => `${b64({ alg, typ: 'JWT' })}.${b64(body)}.`;
+      return [
+        ['alg none', unsignedWith('none'), 'bad_algorithm'],
+        ['alg None (case games)', unsignedWith('None'), 'bad_algorithm'],
+        [
+          'alg none with our signature kept',
+          `${b64({ alg: 'none' })}.${payload}.${signature}`,
+          'bad_algorithm',
+        ],
+        ['HS256 signed with our public key', this.hmacWithPublicKey(body), 'bad_algorithm'],
+        [
+          'payload edited after signing',
+          `${header}.${b64({ ...body, sub: 'someone-else' })}.${signature}`,
+          'bad_signature',
+        ],
+        ['signature stripped', `${header}.${payload}.`, 'bad_signature'],
+        [
+          'ES256 all-zero signature (psychic signatures)',
+          `${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`,
+          'bad_signature',
+        ],
+        [
+          'signed by another key under our kid',
+          await signWith(attacker.privateKey, { alg: 'ES256', kid: signing.kid }),
+          'bad_signature',
+        ],
+        [
+          'its own key embedded in the header (jwk)',
+          await signWith(attacker.privateKey, {
+            alg: 'ES256',
+            kid: signing.kid,
+            jwk: attacker.publicJwk,
+          }),
+          'bad_signature',
+        ],
+        [
+          'its own key set named in the header (jku)',
+          await signWith(attacker.privateKey, {
+            alg: 'ES256',
+            kid: signing.kid,
+            jku: 'https://evil.test/jwks.json',
+          }),
+          'bad_signature',
+        ],
+        [
+          'a kid we never published',
+          await this.mint(claims, { ...options, kid: 'k-unknown' }),
+          'unknown_key',
+        ],
+        [
+          'a kid that is a path',
+          await this.mint(claims, { ...options, kid: '../../../../dev/null' }),
+          'unknown_key',
+        ],
+        [
+          'an unknown critical header',
+          await signWith(signing.privateKey, {
+            alg: 'ES256',
+            kid: signing.kid,
+            crit: ['x-evil'],
+            'x-evil': 1,
+          }),
+          'malformed',
+        ],
+        ['expired', await this.mint(claims, { ...options, iat: -600, exp: -120 }), 'expired'],
+        ['not yet valid', await this.mint(claims, { ...options, nbf: 600 }), 'not_yet_valid'],
+        ['no exp', await this.mint(claims, { ...options, exp: null }), 'bad_claims'],
+        [
+          'exp as a string',
+          await signWith(
+            signing.privateKey,
+            { alg: 'ES256', kid: signing.kid },
+            { ...body, exp: String(body.exp) },
+          ),
+          'bad_claims',
+        ],
+        [
+          'another audience',
+          await this.mint(claims, { ...options, audience: 'another-service' }),
+          'bad_claims',
+        ],
+        [
+          'an issuer we do not know',
+          await this.mint(claims, { ...options, issuer: 'https://evil.test' }),
+          'unknown_issuer',
+        ],
+        ['a JWE (five parts)', `${header}.${payload}.x.y.z`, 'malformed'],
+        ['not base64', '%%%.###.$$$', 'malformed'],
+        [
+          'oversized',
+          `${header}.${b64({ ...body, pad: 'a'.repeat(10_000) })}.${signature}`,
+          'too_large',
+        ],
+      ];
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
