@@ -180,7 +180,7 @@ const limitsSchema = strictObject({
   keep_alive_timeout: duration({ min: 100, max: 600_000 }).prefault('5s'),
   // /.ztna/login and /.ztna/callback per client IP (IPv6: per /64), as a burst and per minute.
   login_rate_per_minute: z
-    .number({ error: 'must be a number of requests like 30' })
+    .number({ error: 'must be a number of requests like 120' })
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .max(100_000, 'must be at most 100000')
