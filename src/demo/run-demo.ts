@@ -6,9 +6,8 @@ import { formatIssue } from '../config/issues.js';
 import { parseGateway, parseRoutes } from '../config/load.js';
 import { compileRouteTable } from '../config/route-table.js';
 import type { ConfigIssue } from '../config/issues.js';
-import type { CliIo } from '../cli/io.js';
-import { startGateway } from '../cli/serve.js';
-import type { RunningGateway } from '../cli/serve.js';
+import { startGateway } from '../gateway/start.js';
+import type { RunningGateway } from '../gateway/start.js';
 import { startDemoApp } from './app.js';
 import { ACR_MFA, startIdp } from './idp.js';
 import { DEMO_USERS } from './users.js';
@@ -71,7 +70,8 @@ function demoConfigBug(issues: readonly ConfigIssue[]): never {
  */
 export async function runDemo(options: {
   listen: string | undefined;
-  io: CliIo;
+  /** Where the demo prints what to open (the CLI's stdout). */
+  print: (line: string) => void;
   loggers?: Loggers;
 }): Promise<RunningGateway> {
   const idp = await startIdp(DEMO_USERS);
@@ -118,7 +118,7 @@ export async function runDemo(options: {
     },
   ]);
 
-  const { io } = options;
+  const io = { stdout: options.print };
   io.stdout('');
   io.stdout(
     'ztna-gateway demo is running. Open in a browser (Chrome or Firefox resolve *.localhost):',

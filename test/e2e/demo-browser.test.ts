@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { createLoggers } from '../../src/audit/loggers.js';
-import type { RunningGateway } from '../../src/cli/serve.js';
+import type { RunningGateway } from '../../src/gateway/start.js';
 import { runDemo } from '../../src/demo/run-demo.js';
 import { launchBrowser } from '../harness/browser.js';
 import { eventually } from '../harness/eventually.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   });
   demo = await runDemo({
     listen: '127.0.0.1:0',
-    io: { stdout: (l) => banner.push(l), stderr: (l) => banner.push(l), env: {} },
+    print: (line) => banner.push(line),
     loggers: createLoggers('info', sink),
   });
   browser = await launchBrowser();

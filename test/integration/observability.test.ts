@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLoggers } from '../../src/audit/loggers.js';
-import { startGateway } from '../../src/cli/serve.js';
+import { startGateway } from '../../src/gateway/start.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { loadConfiguration } from '../../src/config/load-configuration.js';
 import { startIdp } from '../../src/demo/idp.js';
