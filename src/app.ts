@@ -1,12 +1,10 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
-import { createRecorder } from './audit/record.js';
-import type { Loggers } from './audit/loggers.js';
-import { challenge, createAuthenticate } from './auth/authenticate.js';
 import { createAssertionSigner } from './assertion/sign.js';
 import type { AssertionKeys } from './assertion/keys.js';
+import { createRecorder } from './audit/record.js';
+import type { Loggers } from './audit/loggers.js';
 import { createBearerAuthenticator } from './auth/bearer.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createLoginStateSealer } from './auth/login-state.js';
@@ -14,37 +12,39 @@ import type { OidcClient } from './auth/oidc-client.js';
 import { createTokenRefresher } from './auth/refresh.js';
 import type { GatewaySettings } from './config/gateway-settings.js';
 import type { RouteTable } from './config/route-table.js';
-import { contextOf } from './context.js';
-import type { Metrics } from './metrics/registry.js';
-import { denyPage } from './pages/deny.js';
-import { errorPage } from './pages/error.js';
-import { createPageSecurity, createPageSender } from './pages/render.js';
+import { createErrorHandler } from './endpoints/error-handler.js';
+import { createReservedEndpoints } from './endpoints/reserved.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
-import { createRequestStarter } from './pipeline/begin.js';
-import { decideRequest, recentlySteppedUp } from './pipeline/decide.js';
-import { createDeviceStep } from './pipeline/device.js';
-import { createErrorHandler } from './pipeline/errors.js';
-import { resolveRequest } from './pipeline/resolve.js';
-import { createUpgradeHandler, refuseOnSocket } from './pipeline/upgrade.js';
+import type { Metrics } from './metrics/registry.js';
+import { createPageSecurity, createPageSender } from './pages/render.js';
+import { createRequestStarter } from './pipeline/arrival.js';
+import type { RequestContext } from './pipeline/context.js';
+import { createHttpRenderer } from './pipeline/render-http.js';
+import { renderOnSocket } from './pipeline/render-socket.js';
+import { runPipeline, settle } from './pipeline/run.js';
+import type { PipelineResult } from './pipeline/run.js';
+import { createServeSources } from './pipeline/serve-sources.js';
 import { createPostureCollector } from './posture/collect.js';
 import { createPostureAssertionVerifier } from './posture/signed-assertion.js';
-import type { AgentPool } from './proxy/agents.js';
 import { createForwarder } from './proxy/forward.js';
-import { createReservedEndpoints, isReserved } from './reserved.js';
+import type { UpstreamPools } from './proxy/pools.js';
+import { forwardUpgrade } from './proxy/websocket.js';
+import type { UpgradeResult } from './proxy/websocket.js';
+import { UPSTREAM_ERROR_CODES } from './proxy/upstream-errors.js';
+import { createWebSocketRegistry } from './proxy/websocket-registry.js';
 import { createCookieNames } from './session/cookie-names.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createSessionReader } from './session/read-session.js';
 import type { GatewayStore } from './session/store.js';
-import { createWebSocketRegistry } from './proxy/websocket-registry.js';
 
-/** What the pipeline needs from the outside world; `cli/serve.ts` builds it. */
+/** What the pipeline needs from the outside world; `gateway/start.ts` builds it. */
 export interface GatewayDeps {
   readonly settings: GatewaySettings;
   /** The route table in effect now; each request keeps the one it started with. */
   readonly routes: () => RouteTable;
   readonly oidc: OidcClient;
   readonly store: GatewayStore;
-  readonly agents: AgentPool;
+  readonly pools: UpstreamPools;
   readonly metrics: Metrics;
   readonly loggers: Loggers;
   /** Keys of the identity assertion (SPEC §8), loaded or generated at start. */
@@ -63,6 +63,7 @@ function createParts(deps: GatewayDeps) {
   const names = createCookieNames(settings.session.cookieName, settings.session.cookieDomain);
   const pageSecurity = createPageSecurity(() => deps.oidc.endSessionOrigin());
   const sendPage = createPageSender(pageSecurity);
+  const renderHttp = createHttpRenderer(sendPage);
   const postureJwts = createJwtVerifier(settings.posture.issuers, {
     clockSkewMs: settings.posture.clockSkewMs,
     maxTokenAgeMs: POSTURE_ASSERTION_MAX_AGE_MS,
@@ -78,57 +79,48 @@ function createParts(deps: GatewayDeps) {
     clockSkewMs: settings.posture.clockSkewMs,
     log,
   });
-  const authenticateBearer = createBearerAuthenticator(serviceJwts, metrics);
   const webSockets = createWebSocketRegistry(deps.store, log);
   const onSessionEnded = (sid: string) => void webSockets.closeSessions([sid]);
-  const refreshIfDue = createTokenRefresher({
-    oidc: deps.oidc,
-    groupsClaim: settings.idp.groupsClaim,
+  const sources = createServeSources({
+    store: deps.store,
+    readSession: createSessionReader(deps.store, settings.session.secret, names),
+    refreshIfDue: createTokenRefresher({
+      oidc: deps.oidc,
+      groupsClaim: settings.idp.groupsClaim,
+      metrics,
+      log,
+      now,
+    }),
+    authenticateBearer: createBearerAuthenticator(serviceJwts, metrics),
+    collectPosture,
+    onSessionEnded,
     metrics,
     log,
     now,
   });
-  return {
+  const forwarder = createForwarder({
+    pools: deps.pools,
+    metrics,
+    log,
     sendPage,
-    webSockets,
-    onSessionEnded,
-    record: createRecorder(loggers.audit, metrics),
-    beginRequest: createRequestStarter(deps.routes, settings.isTrustedProxy),
-    loadSession: createSessionMiddleware({
+    isGatewayCookie: names.isGatewayCookie,
+    isTrustedProxy: settings.isTrustedProxy,
+    assertionHeader: settings.assertion.header,
+  });
+  const endpoints = express();
+  endpoints.disable('x-powered-by');
+  endpoints.disable('etag');
+  endpoints.use(
+    createSessionMiddleware({
       secret: settings.session.secret,
       store: deps.store,
       names,
       cookieDomain: settings.session.cookieDomain,
       maxAgeMs: settings.session.maxAgeMs,
     }),
-    readSession: createSessionReader(deps.store, settings.session.secret, names),
-    authenticateBearer,
-    signAssertion: createAssertionSigner({
-      keys: deps.assertionKeys,
-      ttlMs: settings.assertion.ttlMs,
-      issuer: settings.assertion.issuer,
-      now,
-    }),
-    authenticate: createAuthenticate({
-      authenticateBearer,
-      onSessionEnded,
-      maxAgeMs: settings.session.maxAgeMs,
-      refreshIfDue,
-      metrics,
-      sendPage,
-      now,
-    }),
-    checkDevice: createDeviceStep({ collectPosture, metrics, log, now }),
-    forwarder: createForwarder({
-      agents: deps.agents,
-      metrics,
-      log,
-      sendPage,
-      isGatewayCookie: names.isGatewayCookie,
-      isTrustedProxy: settings.isTrustedProxy,
-      assertionHeader: settings.assertion.header,
-    }),
-    reservedEndpoints: createReservedEndpoints({
+  );
+  endpoints.use(
+    createReservedEndpoints({
       oidc: deps.oidc,
       sealer: createLoginStateSealer(settings.session.secret),
       names,
@@ -138,6 +130,7 @@ function createParts(deps: GatewayDeps) {
       collectPosture,
       metrics,
       sendPage,
+      renderHttp,
       log,
       now,
       cookieDomain: settings.session.cookieDomain,
@@ -147,117 +140,127 @@ function createParts(deps: GatewayDeps) {
       onSessionEnded,
       signInLimiter: createRateLimiter({ perMinute: settings.limits.loginRatePerMinute }),
     }),
+  );
+  endpoints.use(createErrorHandler(sources.observe, renderHttp));
+  return {
+    sources,
+    renderHttp,
+    webSockets,
+    forwarder,
+    endpoints,
+    record: createRecorder(loggers.audit, metrics),
+    beginRequest: createRequestStarter(deps.routes, settings.isTrustedProxy),
+    signAssertion: createAssertionSigner({
+      keys: deps.assertionKeys,
+      ttlMs: settings.assertion.ttlMs,
+      issuer: settings.assertion.issuer,
+      now,
+    }),
   };
 }
 
 /**
- * Assembles the request pipeline of SPEC §2. Read this function top to bottom to know the
- * product: every request passes these steps in this order, and each step either answers
- * (deny, login, error) or hands the request to the next one.
+ * Assembles the request pipeline of SPEC §2. Every request, HTTP or WebSocket upgrade, runs
+ * the same steps in pipeline/run.ts (canonicalize, route, authenticate, device, decide); this
+ * file only delivers what they conclude: forward, answer, or the gateway's own endpoints.
+ * Step 6 (record) runs when the answer is delivered: only then are status and duration known.
  */
 export function createApp(deps: GatewayDeps) {
-  const { now } = deps;
   const parts = createParts(deps);
-  const { sendPage } = parts;
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
+  const pipelineSettings = { sessionMaxAgeMs: deps.settings.session.maxAgeMs };
 
-  // Step 0: the context. Step 6 (record) runs when the response is done: only then are status
-  // and duration known; the decision itself is taken before anything is forwarded.
-  app.use(function startRequest(req: Request, res: Response, next: NextFunction) {
+  async function deliverHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: RequestContext,
+    result: PipelineResult,
+  ): Promise<void> {
+    switch (result.kind) {
+      case 'forward':
+        parts.forwarder.web(req, res, result.context, await parts.signAssertion(result.context));
+        return;
+      case 'answer':
+        parts.renderHttp(req, res, result.answer, context);
+        return;
+      case 'endpoint': {
+        // The gateway's own pages see only the canonical target.
+        const { target } = result.context;
+        if (target !== undefined) req.url = target.path + target.query;
+        parts.endpoints(req, res);
+        return;
+      }
+    }
+  }
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const context = parts.beginRequest(req);
     res.once('close', () =>
       parts.record(req, res, context, res.headersSent ? res.statusCode : 499),
     );
-    next();
-  });
+    runPipeline(context, req, 'http', parts.sources, pipelineSettings)
+      .then((result) => deliverHttp(req, res, context, result))
+      .catch((error: unknown) => {
+        parts.sources.observe.failure(context.requestId, error);
+        const answer = { answer: 'page', code: 'ZTNA_ERR_INTERNAL', note: 'internal' } as const;
+        settle(context, answer);
+        parts.renderHttp(req, res, answer, context);
+      });
+  }
 
-  // Steps 1 and 2: canonicalize the target, match a route (400 / 404 otherwise).
-  app.use(function resolve(req: Request, res: Response, next: NextFunction) {
-    const context = contextOf(req);
-    const refusal = resolveRequest(req, context);
-    if (refusal === undefined) return next();
-    context.outcome ??= 'error';
-    sendPage(req, res, errorPage(refusal), context.requestId);
-  });
-
-  // Sessions load for routes that authenticate and for the reserved endpoints; public routes
-  // never touch the session store.
-  app.use(function loadSessionUnlessPublic(req: Request, res: Response, next: NextFunction) {
-    const context = contextOf(req);
-    if (context.route?.public === true && !isReserved(context.target!)) return next();
-    parts.loadSession(req, res, next);
-  });
-
-  // The gateway's own endpoints under /.ztna/ (login, callback, logout, me).
-  app.use(parts.reservedEndpoints);
-
-  // Step 3: who is asking (public routes pass). Expired IdP tokens are refreshed here.
-  app.use(parts.authenticate);
-
-  // Step 4: the device's posture, and the session's device binding (services have neither).
-  app.use(async function checkDevice(req: Request, res: Response, next: NextFunction) {
-    const context = contextOf(req);
-    if (context.route!.public || context.auth === 'bearer') return next();
-    if ((await parts.checkDevice(req, context, req.session)) === 'ok') return next();
-    const sid = req.sessionID;
-    await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
-    parts.onSessionEnded(sid);
-    challenge(req, res, context, sendPage, { kind: 'session_ended', note: 'device_changed' });
-  });
-
-  // Step 5: the policy decision.
-  app.use(function decideOnPolicy(req: Request, res: Response, next: NextFunction) {
-    const context = contextOf(req);
-    if (decideRequest(context, req.method, now()) === 'forward') return next();
-    const decision = context.decision!;
-    // A step-up sends the user back to the IdP, once: when the login just made for it still
-    // does not satisfy the rule, the deny page says what is missing instead of looping.
-    if (decision.effect === 'step_up' && !recentlySteppedUp(req.session, now())) {
-      deps.metrics.authEvents.inc({ event: 'step_up' });
-      return challenge(req, res, context, sendPage, { kind: 'step_up', decision });
+  /** Where an upgrade ended: recorded with the status the client got. */
+  function upgradeDone(
+    req: IncomingMessage,
+    socket: Socket,
+    context: RequestContext,
+    result: UpgradeResult,
+  ): void {
+    if ('failed' in result) {
+      deps.metrics.upstreamErrors.inc({ route: context.route?.name ?? '', kind: result.failed });
+      context.note = `upstream_${result.failed}`;
+      const status = renderOnSocket(
+        socket,
+        { answer: 'page', code: UPSTREAM_ERROR_CODES[result.failed], note: context.note },
+        context,
+      );
+      parts.record(req, undefined, context, status);
+      return;
     }
-    sendPage(
-      req,
-      res,
-      denyPage(decision, context.route!.name, context.identity),
-      context.requestId,
+    if (result.status === 101 && context.session !== undefined)
+      parts.webSockets.add(context.session.id, socket);
+    parts.record(req, undefined, context, result.status);
+  }
+
+  async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
+    socket.on('error', () => socket.destroy());
+    const context = parts.beginRequest(req);
+    const result = await runPipeline(context, req, 'upgrade', parts.sources, pipelineSettings);
+    if (result.kind !== 'forward') {
+      const answer = result.kind === 'answer' ? result.answer : undefined;
+      if (answer === undefined) throw new TypeError('an upgrade never reaches an endpoint');
+      parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
+      return;
+    }
+    const assertion = await parts.signAssertion(result.context);
+    forwardUpgrade(parts.forwarder.deps, req, socket, head, result.context, assertion, (done) =>
+      upgradeDone(req, socket, context, done),
     );
-  });
+  }
 
-  // Step 7: forward, with identity headers and the signed identity assertion set, and every
-  // client copy of them stripped.
-  app.use(async function forward(req: Request, res: Response) {
-    const context = contextOf(req);
-    parts.forwarder.web(req, res, context, await parts.signAssertion(context));
-  });
-
-  app.use(createErrorHandler(deps.loggers.log, sendPage));
-
-  const handleUpgrade = createUpgradeHandler({
-    beginRequest: parts.beginRequest,
-    readSession: parts.readSession,
-    checkDevice: parts.checkDevice,
-    authenticateBearer: parts.authenticateBearer,
-    signAssertion: parts.signAssertion,
-    webSockets: parts.webSockets,
-    forwarder: parts.forwarder,
-    record: parts.record,
-    log: deps.loggers.log,
-    sessionMaxAgeMs: deps.settings.session.maxAgeMs,
-    now,
-  });
   parts.webSockets.start();
   return {
-    handleRequest: app,
+    handleRequest,
     handleUpgrade,
     /** CONNECT: the gateway is never a tunnel; its authority-form target is refused (400). */
     handleConnect(req: IncomingMessage, socket: Socket): void {
       socket.on('error', () => socket.destroy());
       const context = parts.beginRequest(req);
-      context.note = 'bad_target:not_origin_form';
-      refuseOnSocket(socket, req, context, 'ZTNA_ERR_REQUEST_BAD_TARGET', parts.record);
+      const answer = {
+        answer: 'refuse',
+        code: 'ZTNA_ERR_REQUEST_BAD_TARGET',
+        note: 'bad_target:not_origin_form',
+      } as const;
+      settle(context, answer);
+      parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
     },
     /** Ends what lives on with these sessions (their WebSockets), after a revocation. */
     sessionsEnded: (sids: readonly string[]) => parts.webSockets.closeSessions(sids),

@@ -56,6 +56,11 @@ export const ERROR_CODES = {
     title: 'WebSockets not allowed',
     message: 'This application does not accept WebSocket connections through the gateway.',
   },
+  ZTNA_ERR_WEBSOCKET_ORIGIN: {
+    status: 403,
+    title: 'Cross-site connection refused',
+    message: 'A page of another site may not open a connection to this application.',
+  },
   ZTNA_ERR_POLICY_DENIED: {
     status: 403,
     title: 'Access denied',

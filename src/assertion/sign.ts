@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { RequestContext } from '../context.js';
-import { originOf } from '../context.js';
-import { postureResultOf } from '../posture/result.js';
+import type { RequestContext } from '../pipeline/context.js';
+import { originOf } from '../pipeline/context.js';
+import { postureResultOf } from '../audit/posture-result.js';
 import type { AssertionKeys } from './keys.js';
 
 export interface AssertionSignerOptions {

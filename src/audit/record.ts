@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import type { Metrics } from '../metrics/registry.js';
-import { postureResultOf } from '../posture/result.js';
+import { postureResultOf } from './posture-result.js';
 
 /** Route label for requests that matched no route (bounded, cannot collide: route names are [a-z0-9_-]). */
 export const NO_ROUTE_LABEL = '(none)';

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import { contextOf, originOf } from '../context.js';
+import { contextOf, originOf } from '../pipeline/context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { errorPage } from '../pages/error.js';
 import { logoutConfirmPage, signedOutPage } from '../pages/logout.js';

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import { contextOf } from '../context.js';
-import type { RequestContext } from '../context.js';
+import { contextOf } from '../pipeline/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import { GatewayError } from '../errors.js';
 import { readCookie } from '../lib/cookie-header.js';
 import { errorPage } from '../pages/error.js';
@@ -147,7 +147,12 @@ export function createCallbackHandler(deps: CallbackDeps) {
       deps.log,
     );
     const identity = identityFromClaims(claims, userinfo, deps.groupsClaim);
-    const posture = await deps.collectPosture(req, context.peerIp, context.requestId, deps.now());
+    const posture = await deps.collectPosture(
+      req.headers,
+      context.peerIp,
+      context.requestId,
+      deps.now(),
+    );
     const deviceId =
       posture.email === undefined || posture.email === identity.email
         ? posture.facts?.deviceId

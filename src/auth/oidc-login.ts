@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
-import { contextOf, originOf } from '../context.js';
-import type { RequestContext } from '../context.js';
+import { contextOf, originOf } from '../pipeline/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import { cookieNames } from '../lib/cookie-header.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { CookieNames } from '../session/cookie-names.js';

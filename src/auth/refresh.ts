@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { SessionData } from 'express-session';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
@@ -87,27 +87,26 @@ export function createTokenRefresher(deps: RefreshDeps) {
     }
   }
 
-  return async function refreshIfDue(req: Request): Promise<RefreshOutcome> {
-    const session = req.session;
-    const tokens = session.tokens;
-    if (
-      tokens?.refreshToken === undefined ||
-      tokens.expiresAt === undefined ||
-      session.user === undefined
-    )
+  /** Refreshes `session.data` in place when its access token is (about to be) expired. */
+  return async function refreshIfDue(session: {
+    readonly id: string;
+    data: SessionData;
+  }): Promise<RefreshOutcome> {
+    const { tokens, user } = session.data;
+    if (tokens?.refreshToken === undefined || tokens.expiresAt === undefined || user === undefined)
       return 'fresh';
     if (deps.now() < tokens.expiresAt - REFRESH_AHEAD_MS) return 'fresh';
-    let pending = inFlight.get(req.sessionID);
+    let pending = inFlight.get(session.id);
     if (pending === undefined) {
-      pending = refresh(tokens, session.user).finally(() => inFlight.delete(req.sessionID));
-      inFlight.set(req.sessionID, pending);
+      pending = refresh(tokens, user).finally(() => inFlight.delete(session.id));
+      inFlight.set(session.id, pending);
     }
     const result = await pending;
     if (typeof result === 'string') return result;
     // Every request that waited writes the same result into its copy of the session, so
     // whichever saves last saves the new tokens, never the spent refresh token.
-    session.tokens = result.tokens;
-    session.user = result.user;
+    session.data.tokens = result.tokens;
+    session.data.user = result.user;
     return 'refreshed';
   };
 }

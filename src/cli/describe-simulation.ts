@@ -1,4 +1,4 @@
-import type { Simulation } from '../simulate.js';
+import type { Simulation } from '../pipeline/explain.js';
 
 /** The trace of a simulation as indented lines: rule by rule, condition by condition. */
 export function traceLines(simulation: Simulation): string[] {

@@ -4,8 +4,10 @@ import { describedPosture, postureDescriptionSchema } from '../config/policy-tes
 import { parseYaml } from '../config/yaml-source.js';
 import { translateZodIssues } from '../config/zod-issues.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
-import type { Identity, PostureFacts } from '../policy/types.js';
-import { describedIdentity, simulate } from '../simulate.js';
+import type { Identity } from '../policy/types.js';
+import type { CollectedPosture } from '../posture/collect.js';
+import { describedIdentity } from '../policy/described-identity.js';
+import { simulate } from '../pipeline/explain.js';
 import { parseOptions } from './args.js';
 import { decisionLine, traceLines } from './describe-simulation.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
@@ -46,7 +48,7 @@ async function readPosture(
   file: string,
   at: number,
   io: CliIo,
-): Promise<PostureFacts | undefined | 'invalid'> {
+): Promise<CollectedPosture | undefined | 'invalid'> {
   const parsed = parseYaml(file, await readFile(file, 'utf8'));
   if (!parsed.ok) {
     parsed.issues.forEach((i) => io.stdout(formatIssue(i)));
@@ -75,7 +77,8 @@ function identityLine(identity: Identity | undefined, at: number): string {
   return `${identity.email ?? identity.sub}, groups [${identity.groups?.join(', ') ?? ''}], amr [${amr}], signed in ${ago(at - authTime * 1000)}`;
 }
 
-function postureLine(posture: PostureFacts | undefined, at: number): string {
+function postureLine(evidence: CollectedPosture | undefined, at: number): string {
+  const posture = evidence?.facts;
   if (posture === undefined) return 'none (no --posture)';
   const flags = [
     posture.managed && 'managed',
@@ -83,7 +86,7 @@ function postureLine(posture: PostureFacts | undefined, at: number): string {
     posture.edrRunning && 'EDR running',
     posture.firewall && 'firewall on',
   ].filter(Boolean);
-  return `${posture.os ?? 'unknown OS'} ${posture.osVersion ?? ''}, ${flags.join(', ') || 'no protections reported'}, evidence from ${ago(at - posture.observedAt)}`;
+  return `${posture.os ?? 'unknown OS'} ${posture.osVersion ?? ''}, ${flags.join(', ') || 'no protections reported'}, evidence from ${ago(at - posture.observedAt)}${evidence?.email === undefined ? '' : `, signed for ${evidence.email}`}`;
 }
 
 /**
@@ -127,7 +130,7 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
           at,
         );
   const method = ((v.method as string | undefined) ?? 'GET').toUpperCase();
-  const simulation = simulate(
+  const simulation = await simulate(
     table,
     { method, url: v.url, ip: (v.ip as string | undefined) ?? '127.0.0.1', at },
     identity,

@@ -11,7 +11,8 @@ import type { PolicyTests } from '../config/policy-tests-schema.js';
 import { parseYaml } from '../config/yaml-source.js';
 import { translateZodIssues } from '../config/zod-issues.js';
 import type { RouteTable } from '../config/route-table.js';
-import { describedIdentity, simulate } from '../simulate.js';
+import { describedIdentity } from '../policy/described-identity.js';
+import { simulate } from '../pipeline/explain.js';
 import { parseOptions } from './args.js';
 import { decisionLine, traceLines } from './describe-simulation.js';
 import { EXIT_FAILURE, EXIT_OK } from './io.js';
@@ -48,12 +49,12 @@ async function loadTests(file: string, io: CliIo): Promise<PolicyTests | undefin
 }
 
 /** Runs the cases; prints a line per case, the trace of each failure, and the totals last. */
-export function runCases(
+export async function runCases(
   table: RouteTable,
   tests: PolicyTests,
   io: CliIo,
   now: number,
-): { passed: number; failed: number } {
+): Promise<{ passed: number; failed: number }> {
   let passed = 0;
   let failed = 0;
   for (const testCase of tests.cases) {
@@ -61,7 +62,7 @@ export function runCases(
     const identity =
       testCase.identity && describedIdentity(identityDescription(testCase.identity), at);
     const posture = testCase.posture && describedPosture(testCase.posture, at);
-    const simulation = simulate(
+    const simulation = await simulate(
       table,
       { method: testCase.request.method, url: testCase.request.url, ip: testCase.request.ip, at },
       identity,
@@ -106,7 +107,7 @@ export async function runPolicyTests(argv: readonly string[], io: CliIo): Promis
     io.stdout('0 passed, 0 failed (the files above must be fixed first)');
     return EXIT_FAILURE;
   }
-  const { passed, failed } = runCases(table, tests, io, Date.now());
+  const { passed, failed } = await runCases(table, tests, io, Date.now());
   io.stdout(`${passed} passed, ${failed} failed`);
   return failed === 0 ? EXIT_OK : EXIT_FAILURE;
 }

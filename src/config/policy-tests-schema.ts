@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { OS_NAMES } from '../policy/types.js';
-import type { PostureFacts } from '../policy/types.js';
-import type { IdentityDescription } from '../simulate.js';
+import { OS_NAMES } from '../posture/facts.js';
+import type { IdentityDescription } from '../policy/described-identity.js';
+import type { CollectedPosture } from '../posture/collect.js';
 import { duration, strictObject } from './schema-helpers.js';
 
 const isoTime = z
@@ -23,12 +23,22 @@ export const postureDescriptionSchema = strictObject({
   firewall: z.boolean().optional(),
   /** How old the evidence is. */
   age: duration().optional(),
+  /** The user a signed assertion binds the device to (another user's: `deny:posture.user_mismatch`). */
+  email: z.string().optional(),
 });
 
 export type PostureDescription = z.output<typeof postureDescriptionSchema>;
 
-/** The posture facts a gateway would have collected, at time `at`. */
-export function describedPosture(description: PostureDescription, at: number): PostureFacts {
+/** The evidence a gateway would have collected from a signed assertion, at time `at`. */
+export function describedPosture(description: PostureDescription, at: number): CollectedPosture {
+  return {
+    source: 'assertion',
+    email: description.email?.toLowerCase(),
+    facts: describedFacts(description, at),
+  };
+}
+
+function describedFacts(description: PostureDescription, at: number) {
   return {
     deviceId: description.device_id,
     managed: description.managed,

@@ -24,6 +24,8 @@ export interface CompiledRoute {
   readonly stripPrefix: boolean;
   readonly preserveHost: boolean;
   readonly websockets: boolean;
+  /** Origins (besides the route's own) whose pages may open its WebSockets, normalized. */
+  readonly allowedOrigins: ReadonlySet<string>;
   readonly timeoutMs: number;
   /** PEM text of a private CA and the TLS name to verify, for https upstreams. */
   readonly upstreamTls:
@@ -93,6 +95,7 @@ function compileRoute(
     stripPrefix: route.strip_prefix,
     preserveHost: route.preserve_host,
     websockets: route.websockets,
+    allowedOrigins: new Set((route.allowed_origins ?? []).map((o) => new URL(o).origin)),
     timeoutMs: route.timeout,
     upstreamTls: route.upstream_tls && { ca, serverName: route.upstream_tls.server_name },
     public: route.public,

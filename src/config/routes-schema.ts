@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseVersion } from '../posture/os-version.js';
 import { DAY_NAMES, parseClock } from '../policy/conditions/time.js';
-import { OS_NAMES } from '../policy/types.js';
+import { OS_NAMES } from '../posture/facts.js';
 import { canonicalizeHost, canonicalizeTarget } from '../routing/canonicalize.js';
 import { cidr, duration, strictObject, stringList } from './schema-helpers.js';
 
@@ -203,6 +203,20 @@ const routeSchema = strictObject({
   strip_prefix: z.boolean({ error: 'must be true or false' }).default(false),
   preserve_host: z.boolean({ error: 'must be true or false' }).default(false),
   websockets: z.boolean({ error: 'must be true or false' }).default(true),
+  allowed_origins: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/,
+          'must be an origin like https://portal.corp.example (scheme, host, optional port; no path)',
+        ),
+      { error: 'must be a list of origins' },
+    )
+    .optional()
+    .describe(
+      'Other origins whose pages may open WebSockets to this route (SPEC §2); its own origin always may.',
+    ),
   timeout: duration().prefault('30s'),
   upstream_tls: strictObject({
     ca_file: z.string().min(1).optional(),

@@ -14,7 +14,7 @@ import type { GatewaySettings } from '../config/gateway-settings.js';
 import type { RouteTable } from '../config/route-table.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
-import { createAgentPool } from '../proxy/agents.js';
+import { createUpstreamPools } from '../proxy/pools.js';
 import { createSessionStore } from '../session/create-store.js';
 
 /**
@@ -101,7 +101,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const metrics = createMetrics();
   const oidc = createOidcClient(settings.idp, loggers.log);
   const store = createSessionStore(settings.session, loggers.log);
-  const agents = createAgentPool();
+  const pools = createUpstreamPools();
   const reloader = createRoutesReloader({
     file: options.routesFile ?? '',
     initial: options.table,
@@ -120,7 +120,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     routes: reloader.current,
     oidc,
     store,
-    agents,
+    pools,
     metrics,
     loggers,
     now: options.now ?? Date.now,
@@ -202,7 +202,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         oidc.close();
         gateway.close();
         await store.shutdown();
-        agents.destroy();
+        await pools.close();
         reloader.close();
         loggers.log.info('stopped');
         loggers.flush();

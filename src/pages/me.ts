@@ -1,5 +1,6 @@
 import { formatDuration } from '../lib/duration.js';
-import type { Identity, PostureCheck, PostureFacts } from '../policy/types.js';
+import type { Identity } from '../policy/types.js';
+import type { PostureCheck, PostureFacts } from '../posture/facts.js';
 import type { CollectedPosture } from '../posture/collect.js';
 import { html } from './render.js';
 import type { Page } from './render.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
+import { prefersJson } from '../lib/accept.js';
 import { escapeHtml } from '../lib/html.js';
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
@@ -87,9 +88,8 @@ export interface Page {
   readonly json: Readonly<Record<string, unknown>>;
 }
 
-export interface PageRequest extends IncomingMessage {
-  accepts(types: string[]): string | false;
-}
+/** Any request a page answers: express's or a raw Node request. */
+export type PageRequest = IncomingMessage;
 
 /**
  * Creates the one function that answers with a gateway page: security headers, no caching,
@@ -108,7 +108,7 @@ export function createPageSender(security: Middleware) {
     }
     security(req, res, () => undefined);
     res.statusCode = page.status;
-    if (req.accepts(['html', 'json']) === 'json') {
+    if (prefersJson(req.headers.accept)) {
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.end(JSON.stringify({ ...page.json, request_id: requestId }));
       return;

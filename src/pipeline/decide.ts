@@ -1,9 +1,12 @@
 import { describePostureFailure } from '../posture/profile.js';
-import type { RequestContext } from '../context.js';
 import { ALLOW_PUBLIC } from '../policy/reasons.js';
 import type { Decision } from '../policy/reasons.js';
 import { decideAccess } from '../policy/route-access.js';
 import type { PolicyInput } from '../policy/types.js';
+import type { Answer } from './answer.js';
+import { loginUrlFor } from './authenticate.js';
+import type { Inspected } from './context.js';
+import type { PipelineSources } from './sources.js';
 
 /** A signed posture assertion for someone else: never a decision the policy can overrule. */
 const USER_MISMATCH: Decision = {
@@ -11,50 +14,6 @@ const USER_MISMATCH: Decision = {
   reason: 'deny:posture.user_mismatch',
   detail: describePostureFailure('user_mismatch', {}, undefined),
 };
-
-/**
- * Step 5 (SPEC §5): the policy decision, pure and synchronous, and what it means for this
- * request: forward (allowed, or denied in audit mode) or refuse. Sets the context's decision
- * and outcome for the audit line.
- */
-export function decideRequest(
-  context: RequestContext,
-  method: string,
-  now: number,
-): 'forward' | 'refuse' {
-  const route = context.route!;
-  let decision: Decision;
-  if (route.public) {
-    decision = ALLOW_PUBLIC;
-  } else if (context.deviceVerdict === 'user_mismatch') {
-    decision = USER_MISMATCH;
-  } else {
-    const input: PolicyInput = {
-      identity: context.identity,
-      request: {
-        method,
-        path: context.target!.path,
-        segments: context.target!.segments,
-        ip: context.clientIp,
-      },
-      posture: context.posture?.facts,
-    };
-    decision = decideAccess(route.access, input, now);
-  }
-  context.decision = decision;
-  if (decision.effect === 'allow') {
-    context.outcome = route.public ? 'public' : 'allow';
-    return 'forward';
-  }
-  // Audit mode: the would-be denial is logged and counted, and the request goes through.
-  // This is how a company rolls out a policy without breaking anyone's work.
-  if (route.mode === 'audit') {
-    context.outcome = 'audit_deny';
-    return 'forward';
-  }
-  context.outcome = 'deny';
-  return 'refuse';
-}
 
 /** How long after a step-up login another step-up is refused instead of looping. */
 const STEP_UP_RETRY_MS = 2 * 60_000;
@@ -65,4 +24,42 @@ export function recentlySteppedUp(
   now: number,
 ): boolean {
   return session?.steppedUpAt !== undefined && now - session.steppedUpAt < STEP_UP_RETRY_MS;
+}
+
+/** The policy decision (SPEC §5): pure and synchronous; `trace` collects conditions for explain. */
+export function decisionFor(context: Inspected, now: number): Decision {
+  const route = context.route;
+  if (route.public) return ALLOW_PUBLIC;
+  if (context.deviceVerdict === 'user_mismatch') return USER_MISMATCH;
+  const input: PolicyInput = {
+    identity: context.identity,
+    request: {
+      method: context.method,
+      path: context.target.path,
+      segments: context.target.segments,
+      ip: context.clientIp,
+    },
+    posture: context.posture?.facts,
+  };
+  return decideAccess(route.access, input, now, context.trace);
+}
+
+/**
+ * Step 5: the decision and what it means for this request. Allowed requests go on, and so do
+ * denied ones in audit mode (logged as `audit_deny`: how a company rolls out a policy without
+ * breaking anyone's work). A step-up sends the user back to the IdP, once: when the login just
+ * made for it still does not satisfy the rule, the deny page says what is missing instead.
+ */
+export function decide(
+  context: Inspected,
+  sources: PipelineSources,
+): { readonly decision: Decision } | Answer {
+  const now = sources.now();
+  const decision = decisionFor(context, now);
+  if (decision.effect === 'allow' || context.route.mode === 'audit') return { decision };
+  if (decision.effect === 'step_up' && !recentlySteppedUp(context.session?.data, now)) {
+    sources.observe.authEvent('step_up');
+    return { answer: 'step_up', decision, loginUrl: loginUrlFor(context, decision) };
+  }
+  return { answer: 'deny', decision, routeName: context.route.name };
 }

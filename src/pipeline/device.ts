@@ -1,46 +1,50 @@
-import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
-import type { RequestContext } from '../context.js';
-import type { Metrics } from '../metrics/registry.js';
-import type { PostureCollector } from '../posture/collect.js';
 import { judgeDeviceBinding } from '../posture/device-binding.js';
+import type { Answer } from './answer.js';
+import { signInAgain } from './authenticate.js';
+import type { Authenticated, Inspected, RequestHead } from './context.js';
+import type { PipelineSources } from './sources.js';
 
-export interface DeviceStepDeps {
-  readonly collectPosture: PostureCollector;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  readonly now: () => number;
-}
+type DeviceFacts = Pick<Inspected, 'posture' | 'deviceVerdict'>;
+
+const NO_DEVICE: DeviceFacts = { posture: undefined, deviceVerdict: undefined };
 
 /**
- * Step 4 (SPEC §6): collects the request's device posture and checks it against the session's
- * device. Returns `ended` when the session belongs to another device (a copied cookie): the
- * caller ends it and asks for a new login. A first device id is bound to the session.
+ * Step 4 (SPEC §6): the request's device posture, checked against the session's device. A
+ * first device id is bound to the session; another device's evidence means a copied cookie:
+ * the session ends and the browser signs in again. Public routes and services have no device.
  */
-export function createDeviceStep(deps: DeviceStepDeps) {
-  return async function checkDevice(
-    req: IncomingMessage,
-    context: RequestContext,
-    session: { deviceId?: string | undefined } | undefined,
-  ): Promise<'ok' | 'ended'> {
-    const posture = await deps.collectPosture(req, context.peerIp, context.requestId, deps.now());
-    context.posture = posture;
-    const verdict = judgeDeviceBinding(session?.deviceId, posture, context.identity!);
-    context.deviceVerdict = verdict;
-    if (verdict === 'bind' && session !== undefined) session.deviceId = posture.facts!.deviceId!;
-    if (verdict !== 'device_changed') return 'ok';
-    deps.metrics.authEvents.inc({ event: 'revoked' });
-    deps.log.warn(
+export async function inspectDevice(
+  context: Authenticated,
+  head: RequestHead,
+  sources: PipelineSources,
+): Promise<DeviceFacts | Answer> {
+  const session = context.session;
+  if (session === undefined) return NO_DEVICE;
+  const posture = await sources.collectPosture(
+    head,
+    context.peerIp,
+    context.requestId,
+    sources.now(),
+  );
+  const verdict = judgeDeviceBinding(session.data.deviceId, posture, session.data.user.email);
+  const deviceId = posture.facts?.deviceId;
+  if (verdict === 'bind' && deviceId !== undefined) {
+    session.data.deviceId = deviceId;
+    await sources.saveSession(session);
+  }
+  if (verdict === 'device_changed') {
+    sources.observe.authEvent('revoked');
+    sources.observe.warn(
       {
         request_id: context.requestId,
-        sub: context.identity?.sub,
-        bound: session?.deviceId,
-        seen: posture.facts?.deviceId,
+        sub: session.data.user.sub,
+        bound: session.data.deviceId,
+        seen: deviceId,
       },
       'session used from another device; ending it',
     );
-    return 'ended';
-  };
+    await sources.endSession(session);
+    return signInAgain(context, 'device_changed');
+  }
+  return { posture, deviceVerdict: verdict };
 }
-
-export type DeviceStep = ReturnType<typeof createDeviceStep>;

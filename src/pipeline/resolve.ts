@@ -1,8 +1,9 @@
-import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../context.js';
-import type { ErrorCode } from '../errors.js';
-import { isReserved } from '../reserved.js';
+import type { CompiledRoute } from '../config/route-table.js';
+import { isReserved } from '../routing/reserved.js';
 import { canonicalizeHost, canonicalizeTarget } from '../routing/canonicalize.js';
+import type { CanonicalHost, CanonicalTarget } from '../routing/canonicalize.js';
+import type { Answer } from './answer.js';
+import type { Arrival, RequestHead } from './context.js';
 
 function countHostHeaders(rawHeaders: readonly string[]): number {
   let count = 0;
@@ -11,37 +12,47 @@ function countHostHeaders(rawHeaders: readonly string[]): number {
   return count;
 }
 
+/** Step 1 done: the canonical host and target (SPEC §7). */
+export interface Canonical {
+  readonly host: CanonicalHost;
+  readonly target: CanonicalTarget;
+}
+
 /**
- * Steps 1 and 2 (SPEC §2, §7): canonical host and target, then the route. Returns the error
- * to answer with, or undefined. Afterwards `req.url` is the canonical target: everything
- * downstream (express, the reserved router, http-proxy) sees only that.
+ * Step 1 (SPEC §2, §7): the canonical host and target, or a 400. What the policy judges is
+ * exactly what the upstream receives.
  */
-export function resolveRequest(
-  req: IncomingMessage,
-  context: RequestContext,
-): ErrorCode | undefined {
+export function canonicalize(head: RequestHead): Canonical | Answer {
   // Two Host headers could be read differently by us and the upstream: refuse them.
   const host =
-    countHostHeaders(req.rawHeaders) === 1 ? canonicalizeHost(req.headers.host) : undefined;
-  if (host === undefined) {
-    context.note = 'bad_host';
-    return 'ZTNA_ERR_REQUEST_BAD_HOST';
-  }
-  context.host = host;
-  const result = canonicalizeTarget(req.url ?? '');
-  if (!result.ok) {
-    context.note = `bad_target:${result.rejection}`;
-    return 'ZTNA_ERR_REQUEST_BAD_TARGET';
-  }
-  context.target = result.target;
-  req.url = result.target.path + result.target.query;
+    countHostHeaders(head.rawHeaders) === 1 ? canonicalizeHost(head.headers.host) : undefined;
+  if (host === undefined)
+    return { answer: 'page', code: 'ZTNA_ERR_REQUEST_BAD_HOST', note: 'bad_host' };
+  const result = canonicalizeTarget(head.url ?? '');
+  if (!result.ok)
+    return {
+      answer: 'page',
+      code: 'ZTNA_ERR_REQUEST_BAD_TARGET',
+      note: `bad_target:${result.rejection}`,
+    };
+  return { host, target: result.target };
+}
+
+/** Where a request goes: a route, or the gateway's own endpoints under `/.ztna/`. */
+export type Destination =
+  | { readonly route: CompiledRoute; readonly endpoint: false }
+  | { readonly route: CompiledRoute | undefined; readonly endpoint: true };
+
+/**
+ * Step 2: the route, by host and longest path prefix, or a 404. Reserved paths belong to the
+ * gateway on every route host, even where no route covers their path.
+ */
+export function route(context: Arrival & Canonical): Destination | Answer {
   const { index } = context.table;
-  context.route = index.match(host.host, result.target.segments);
-  // Reserved endpoints live on every route host, even where no route covers their path.
-  if (context.route === undefined && !(isReserved(result.target) && index.hasHost(host.host))) {
-    context.outcome = 'deny';
-    context.note = 'no_route';
-    return 'ZTNA_ERR_ROUTE_NOT_FOUND';
-  }
-  return undefined;
+  const matched = index.match(context.host.host, context.target.segments);
+  if (isReserved(context.target) && index.hasHost(context.host.host))
+    return { route: matched, endpoint: true };
+  if (matched === undefined)
+    return { answer: 'page', code: 'ZTNA_ERR_ROUTE_NOT_FOUND', note: 'no_route' };
+  return { route: matched, endpoint: false };
 }

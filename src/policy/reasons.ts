@@ -1,4 +1,26 @@
-import type { ConditionKind, PostureCheck, StepUpRequirement } from './types.js';
+import type { PostureCheck } from '../posture/facts.js';
+
+export type ConditionKind =
+  | 'authenticated'
+  | 'emails'
+  | 'email_domains'
+  | 'groups'
+  | 'subjects'
+  | 'claims'
+  | 'mfa'
+  | 'auth_max_age'
+  | 'posture'
+  | 'ip'
+  | 'methods'
+  | 'paths'
+  | 'time';
+
+/** What re-authentication must achieve to satisfy a rule's step-up conditions. */
+export interface StepUpRequirement {
+  readonly mfa: boolean;
+  /** The strictest `auth_max_age` of the rule, in ms. */
+  readonly maxAgeMs: number | undefined;
+}
 
 /**
  * Every reason a decision can carry. A closed set of string shapes: rule indexes, condition

@@ -1,4 +1,7 @@
-import type { Decision } from './reasons.js';
+import type { PostureCheck, PostureFacts } from '../posture/facts.js';
+import type { ConditionKind, Decision, StepUpRequirement } from './reasons.js';
+
+export type { ConditionKind, StepUpRequirement } from './reasons.js';
 
 /** Who made the request, as established by a session (OIDC) or a bearer token. */
 export interface Identity {
@@ -21,22 +24,6 @@ export interface RequestFacts {
   readonly ip: string;
 }
 
-export const OS_NAMES = ['macos', 'windows', 'linux', 'ios', 'android', 'chromeos'] as const;
-export type OsName = (typeof OS_NAMES)[number];
-
-/** Device posture evidence, as collected for this request (SPEC §6). */
-export interface PostureFacts {
-  readonly deviceId?: string | undefined;
-  readonly managed?: boolean | undefined;
-  readonly os?: OsName | undefined;
-  readonly osVersion?: string | undefined;
-  readonly diskEncrypted?: boolean | undefined;
-  readonly edrRunning?: boolean | undefined;
-  readonly firewall?: boolean | undefined;
-  /** Epoch ms when the evidence was produced (its `iat`): `max_age` counts from here. */
-  readonly observedAt: number;
-}
-
 /** Everything a policy decides on. Built once per request; evaluation never does I/O. */
 export interface PolicyInput {
   readonly identity: Identity | undefined;
@@ -44,33 +31,6 @@ export interface PolicyInput {
   /** Undefined when no trustworthy posture evidence came with the request. */
   readonly posture?: PostureFacts | undefined;
 }
-
-export type ConditionKind =
-  | 'authenticated'
-  | 'emails'
-  | 'email_domains'
-  | 'groups'
-  | 'subjects'
-  | 'claims'
-  | 'mfa'
-  | 'auth_max_age'
-  | 'posture'
-  | 'ip'
-  | 'methods'
-  | 'paths'
-  | 'time';
-
-/** The posture checks a profile can fail, each a reason code `deny:posture.<check>`. */
-export type PostureCheck =
-  | 'missing'
-  | 'user_mismatch'
-  | 'max_age'
-  | 'managed'
-  | 'os'
-  | 'min_os_version'
-  | 'disk_encrypted'
-  | 'edr_running'
-  | 'firewall';
 
 /**
  * A condition compiled at load time: a closure over prepared sets, no parsing per request.
@@ -88,13 +48,6 @@ export interface CompiledCondition {
   failedCheck?(input: PolicyInput, now: number): PostureCheck | undefined;
   /** Posture conditions only: what the person must fix, in words (for the deny page). */
   failureText?(input: PolicyInput, now: number): string | undefined;
-}
-
-/** What re-authentication must achieve to satisfy a rule's step-up conditions. */
-export interface StepUpRequirement {
-  readonly mfa: boolean;
-  /** The strictest `auth_max_age` of the rule, in ms. */
-  readonly maxAgeMs: number | undefined;
 }
 
 export interface CompiledRule {

@@ -1,7 +1,7 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
-import type { PostureFacts } from '../policy/types.js';
+import type { PostureFacts } from './facts.js';
 import type { PostureAssertionVerifier } from './signed-assertion.js';
 import { hasPostureHeaders, postureFromHeaders } from './trusted-headers.js';
 
@@ -38,12 +38,12 @@ export interface PostureCollectorDeps {
  */
 export function createPostureCollector(deps: PostureCollectorDeps) {
   return async function collectPosture(
-    req: IncomingMessage,
+    headers: IncomingHttpHeaders,
     peerIp: string,
     requestId: string,
     now: number,
   ): Promise<CollectedPosture> {
-    const assertion = req.headers['x-device-posture'];
+    const assertion = headers['x-device-posture'];
     if (assertion !== undefined) {
       const result =
         typeof assertion === 'string'
@@ -60,7 +60,7 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
       deps.log.info({ request_id: requestId, reason: result.reason }, 'posture assertion refused');
       return INVALID;
     }
-    if (!hasPostureHeaders(req.headers)) return NONE;
+    if (!hasPostureHeaders(headers)) return NONE;
     if (!deps.isTrustedPostureProxy(peerIp)) {
       deps.metrics.postureChecks.inc({ result: 'untrusted_source' });
       deps.log.warn(
@@ -69,7 +69,7 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
       );
       return UNTRUSTED;
     }
-    return { source: 'headers', facts: postureFromHeaders(req.headers, now), email: undefined };
+    return { source: 'headers', facts: postureFromHeaders(headers, now), email: undefined };
   };
 }
 

@@ -1,4 +1,3 @@
-import type { Identity } from '../policy/types.js';
 import type { CollectedPosture } from './collect.js';
 
 /**
@@ -12,9 +11,10 @@ export type BindingVerdict = 'ok' | 'bind' | 'device_changed' | 'user_mismatch';
 export function judgeDeviceBinding(
   boundDeviceId: string | undefined,
   posture: CollectedPosture,
-  identity: Identity,
+  /** The signed-in user's email; a signed assertion naming another user is a mismatch. */
+  email: string | undefined,
 ): BindingVerdict {
-  if (posture.email !== undefined && posture.email !== identity.email) return 'user_mismatch';
+  if (posture.email !== undefined && posture.email !== email) return 'user_mismatch';
   const deviceId = posture.facts?.deviceId;
   if (deviceId === undefined) return 'ok';
   if (boundDeviceId === undefined) return 'bind';

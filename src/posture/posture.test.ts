@@ -1,5 +1,4 @@
 import { describe, expect, test } from '@jest/globals';
-import type { Identity } from '../policy/types.js';
 import type { CollectedPosture } from './collect.js';
 import { judgeDeviceBinding } from './device-binding.js';
 import { isAtLeast, parseVersion } from './os-version.js';
@@ -62,7 +61,7 @@ describe('plain posture headers', () => {
 });
 
 describe('device binding', () => {
-  const alice: Identity = { sub: 'alice', email: 'alice@corp.example', claims: {} };
+  const alice = 'alice@corp.example';
   const seen = (deviceId?: string, email?: string): CollectedPosture => ({
     source: 'assertion',
     facts: deviceId === undefined ? undefined : { deviceId, observedAt: 0 },

@@ -1,4 +1,4 @@
-import type { OsName, PostureCheck, PostureFacts } from '../policy/types.js';
+import type { OsName, PostureCheck, PostureFacts } from './facts.js';
 import { formatDuration } from '../lib/duration.js';
 import { isAtLeast, parseVersion } from './os-version.js';
 

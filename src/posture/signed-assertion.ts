@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { JWTPayload } from 'jose';
 import type { JwtRejection, JwtVerifier } from '../auth/jwt-verifier.js';
-import { OS_NAMES } from '../policy/types.js';
-import type { PostureFacts } from '../policy/types.js';
+import { OS_NAMES } from './facts.js';
+import type { PostureFacts } from './facts.js';
 
 /** The posture claims of SPEC §6; a wrong type anywhere refuses the whole assertion. */
 const postureClaims = z.object({

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { OS_NAMES } from '../policy/types.js';
-import type { OsName, PostureFacts } from '../policy/types.js';
+import { OS_NAMES } from './facts.js';
+import type { OsName, PostureFacts } from './facts.js';
 
 const OS = new Set<string>(OS_NAMES);
 

@@ -1,25 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { createProxyServer } from 'http-proxy-3';
-import type { ServerOptions } from 'http-proxy-3';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../config/route-table.js';
-import type { RequestContext } from '../context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { errorPage } from '../pages/error.js';
-import type { PageRequest, PageSender } from '../pages/render.js';
-import type { AgentPool } from './agents.js';
-import { responseHeadersForClient, stripClientHeaders, toHeaderValue } from './strip-headers.js';
-import {
-  classifyUpstreamError,
-  UPSTREAM_ERROR_CODES,
-  UPSTREAM_TIMEOUT_CODE,
-} from './upstream-errors.js';
+import type { PageSender } from '../pages/render.js';
+import type { Decided } from '../pipeline/context.js';
+import type { UpstreamPools } from './pools.js';
+import { responseHeaderPairs, stripClientHeaders, toHeaderValue } from './strip-headers.js';
+import { classifyUpstreamError, UPSTREAM_ERROR_CODES } from './upstream-errors.js';
 
 export interface ForwarderDeps {
-  readonly agents: AgentPool;
+  readonly pools: UpstreamPools;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly sendPage: PageSender;
@@ -29,64 +22,19 @@ export interface ForwarderDeps {
   readonly assertionHeader: string;
 }
 
-interface InFlight {
-  readonly context: RequestContext;
-  readonly route: CompiledRoute;
-  readonly startedAt: number;
-}
-
 /** The path the upstream receives: canonical, minus the route prefix when `strip_prefix`. */
 export function upstreamTarget(route: CompiledRoute, path: string, query: string): string {
-  if (!route.stripPrefix) return path + query;
-  // Strip whole segments, not characters: `/app;v=1/x` under route `/app` becomes `/x`.
-  const rest = path
-    .split('/')
-    .slice(1 + route.pathSegments.length)
-    .join('/');
-  return `/${rest}${query}`;
-}
-
-/**
- * Sets, in place, the headers the upstream gets from the gateway after the client's copies
- * are stripped (SPEC §8): identity (always overwritten, never appended), forwarding
- * information, the request id.
- */
-function prepareHeaders(
-  req: IncomingMessage,
-  context: RequestContext,
-  route: CompiledRoute,
-  upgrade: boolean,
-  deps: ForwarderDeps,
-  assertion: string | undefined,
-): void {
-  const headers = req.headers;
-  const receivedFor = headers['x-forwarded-for'];
-  stripClientHeaders(headers, {
-    upgrade,
-    isGatewayCookie: deps.isGatewayCookie,
-    alsoStrip: strippedNames(context.table, deps.assertionHeader),
-  });
-  if (context.consumedAuthorization) delete headers.authorization;
-  // A trusted proxy's chain is kept and extended; anyone else's is replaced by what we saw.
-  const chain =
-    deps.isTrustedProxy(context.peerIp) && typeof receivedFor === 'string'
-      ? `${receivedFor}, `
-      : '';
-  headers['x-forwarded-for'] = chain + context.peerIp;
-  headers['x-forwarded-proto'] = context.scheme;
-  headers['x-forwarded-host'] = context.host!.authority;
-  if (route.stripPrefix) headers['x-forwarded-prefix'] = route.path;
-  headers['x-request-id'] = context.requestId;
-  if (route.preserveHost) headers.host = context.host!.authority;
-  const identity = context.identity;
-  if (identity !== undefined) {
-    const names = route.identityHeaders;
-    headers[names.user] = toHeaderValue(identity.sub);
-    if (identity.email !== undefined) headers[names.email] = toHeaderValue(identity.email);
-    if (identity.groups !== undefined)
-      headers[names.groups] = toHeaderValue(identity.groups.join(','));
+  let rest = path;
+  if (route.stripPrefix) {
+    // Strip whole segments, not characters: `/app;v=1/x` under route `/app` becomes `/x`.
+    rest = `/${path
+      .split('/')
+      .slice(1 + route.pathSegments.length)
+      .join('/')}`;
   }
-  if (assertion !== undefined) headers[deps.assertionHeader] = assertion;
+  // An upstream URL with a path (`http://10.0.0.12/base`) is a prefix of every forwarded path.
+  const base = route.upstream.pathname;
+  return (base === '/' ? rest : base.replace(/\/$/, '') + rest) + query;
 }
 
 const strippedByTable = new WeakMap<RouteTable, ReadonlySet<string>>();
@@ -101,137 +49,189 @@ function strippedNames(table: RouteTable, assertionHeader: string): ReadonlySet<
   return names;
 }
 
-function timeoutError(ms: number): Error {
-  return Object.assign(new Error(`upstream sent nothing for ${ms} ms`), {
-    code: UPSTREAM_TIMEOUT_CODE,
+/**
+ * Sets, in place, the headers the upstream gets from the gateway after the client's copies
+ * are stripped (SPEC §8): identity (always overwritten, never appended), forwarding
+ * information, the request id, the signed assertion.
+ */
+export function prepareUpstreamHeaders(
+  req: IncomingMessage,
+  context: Decided,
+  deps: ForwarderDeps,
+  assertion: string | undefined,
+  upgrade: boolean,
+): void {
+  const { route } = context;
+  const headers = req.headers;
+  const receivedFor = headers['x-forwarded-for'];
+  stripClientHeaders(headers, {
+    upgrade,
+    clientFramesBody: !upgrade,
+    isGatewayCookie: deps.isGatewayCookie,
+    alsoStrip: strippedNames(context.table, deps.assertionHeader),
   });
+  if (context.consumedAuthorization) delete headers.authorization;
+  // A trusted proxy's chain is kept and extended; anyone else's is replaced by what we saw.
+  const chain =
+    deps.isTrustedProxy(context.peerIp) && typeof receivedFor === 'string'
+      ? `${receivedFor}, `
+      : '';
+  headers['x-forwarded-for'] = chain + context.peerIp;
+  headers['x-forwarded-proto'] = context.scheme;
+  headers['x-forwarded-host'] = context.host.authority;
+  if (route.stripPrefix) headers['x-forwarded-prefix'] = route.path;
+  headers['x-request-id'] = context.requestId;
+  // Without preserve_host the upstream is addressed by its own name (the pool's origin).
+  if (route.preserveHost) headers.host = context.host.authority;
+  else delete headers.host;
+  const identity = context.identity;
+  if (identity !== undefined) {
+    const names = route.identityHeaders;
+    headers[names.user] = toHeaderValue(identity.sub);
+    if (identity.email !== undefined) headers[names.email] = toHeaderValue(identity.email);
+    if (identity.groups !== undefined)
+      headers[names.groups] = toHeaderValue(identity.groups.join(','));
+  }
+  if (assertion !== undefined) headers[deps.assertionHeader] = assertion;
+}
+
+/** Whether the client request has a body to stream (RFC 9112 §6.3). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
- * Creates the forwarder (SPEC §2 step 7) on http-proxy-3: bodies stream both ways with
- * back-pressure and are never buffered; WebSockets pass through; upstream failures become a
- * 502/504 page and a metric, never a crash.
+ * One forwarded request, as undici's dispatch handler: the response head is filtered and
+ * written, the body streamed with back-pressure (undici pauses while the client is slow), and
+ * a client that goes away aborts the upstream request. One object per request; no closures,
+ * promises or AbortControllers on this path (DESIGN §5).
+ */
+class ForwardedRequest implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((error?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private waitingForDrain = false;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly context: Decided,
+    private readonly forwarder: Forwarder,
+  ) {
+    res.once('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
+  };
+
+  private readonly onDrain = (): void => {
+    this.waitingForDrain = false;
+    this.resumeUpstream?.();
+  };
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.res.destroyed) abort(new Error('client went away'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.resumeUpstream = resume;
+    const { deps } = this.forwarder;
+    deps.metrics.upstreamDuration.observe(
+      { route: this.context.route.name },
+      (performance.now() - this.startedAt) / 1000,
+    );
+    // 1xx informational answers (103 Early Hints) are not passed on; the final one follows.
+    if (statusCode < 200) return true;
+    try {
+      this.res.writeHead(statusCode, responseHeaderPairs(rawHeaders, deps.isGatewayCookie));
+    } catch (error) {
+      // An upstream header Node will not send (invalid characters): answer 502, stop reading.
+      this.abortUpstream?.(error as Error);
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', this.onDrain);
+    }
+    return false;
+  }
+
+  onComplete(): void {
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    this.forwarder.fail(error, this.req, this.res, this.context);
+  }
+}
+
+/**
+ * Creates the forwarder (SPEC §2 step 7) on undici: a keep-alive pool per upstream origin,
+ * bodies streamed both ways and never buffered, the route's timeout on the response head and
+ * between body bytes, and upstream failures turned into a 502/504 page and a metric.
  */
 export function createForwarder(deps: ForwarderDeps) {
-  const proxy = createProxyServer({ xfwd: false });
-  const inFlight = new WeakMap<IncomingMessage, InFlight>();
-  const optionsByRoute = new WeakMap<CompiledRoute, ServerOptions>();
-
-  function optionsFor(route: CompiledRoute): ServerOptions {
-    let options = optionsByRoute.get(route);
-    if (options === undefined) {
-      options = {
-        target: route.upstream,
-        agent: deps.agents.agentFor(route),
-        changeOrigin: !route.preserveHost,
-        xfwd: false,
-        secure: true,
-        prependPath: true,
-        // The response is written by us, to sanitize its headers (see 'proxyRes' below).
-        selfHandleResponse: true,
-      };
-      optionsByRoute.set(route, options);
-    }
-    return options;
-  }
-
-  // The per-route timeout: no byte from the upstream for this long aborts the request.
-  // ('proxyReq' fires for every request: `Expect`, which would suppress it, is stripped.)
-  proxy.on('proxyReq', (proxyReq, req) => {
-    const flight = inFlight.get(req);
-    if (flight === undefined) return;
-    const ms = flight.route.timeoutMs;
-    proxyReq.setTimeout(ms, () => proxyReq.destroy(timeoutError(ms)));
-  });
-
-  proxy.on('proxyRes', (proxyRes, req, res) => {
-    const flight = inFlight.get(req);
-    if (flight !== undefined) {
-      deps.metrics.upstreamDuration.observe(
-        { route: flight.route.name },
-        (performance.now() - flight.startedAt) / 1000,
-      );
-    }
-    try {
-      res.writeHead(
-        proxyRes.statusCode ?? 502,
-        responseHeadersForClient(proxyRes.headers, deps.isGatewayCookie),
-      );
-    } catch (error) {
-      proxyRes.resume();
-      fail(error, req, res);
-      return;
-    }
-    // pipeline, not pipe: a failing upstream body must tear the client response down, or the
-    // client would wait forever for bytes that never come.
-    pipeline(proxyRes, res, () => undefined);
-  });
-
-  // Only reached if a callback is missing; without any listener an error would crash us.
-  proxy.on('error', (error, req, res) => fail(error, req, res));
-
-  function fail(error: unknown, req: IncomingMessage, res: ServerResponse | Socket): void {
-    const flight = inFlight.get(req);
-    const kind = classifyUpstreamError(error);
-    const route = flight?.route.name ?? 'unknown';
-    deps.metrics.upstreamErrors.inc({ route, kind });
-    deps.log.warn(
-      {
-        request_id: flight?.context.requestId,
-        route,
-        kind,
-        code: (error as { code?: string }).code,
-      },
-      'upstream request failed',
-    );
-    if (!('writeHead' in res)) {
-      res.destroy();
-      return;
-    }
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (flight !== undefined) flight.context.note = `upstream_${kind}`;
-    deps.sendPage(
-      req as PageRequest,
-      res,
-      errorPage(UPSTREAM_ERROR_CODES[kind]),
-      flight?.context.requestId ?? '',
-    );
-  }
-
-  return {
+  const forwarder = {
+    deps,
     /** Forwards an allowed HTTP request to its route's upstream. */
     web(
       req: IncomingMessage,
       res: ServerResponse,
-      context: RequestContext,
+      context: Decided,
       assertion: string | undefined,
     ): void {
-      const route = context.route!;
-      const target = context.target!;
-      prepareHeaders(req, context, route, false, deps, assertion);
-      req.url = upstreamTarget(route, target.path, target.query);
-      inFlight.set(req, { context, route, startedAt: performance.now() });
-      proxy.web(req, res, optionsFor(route), (error) => fail(error, req, res));
+      const { route, target } = context;
+      // Read before the client's framing headers are stripped.
+      const body = hasBody(req) ? req : null;
+      prepareUpstreamHeaders(req, context, deps, assertion, false);
+      deps.pools.poolFor(route).dispatch(
+        {
+          origin: route.upstream.origin,
+          method: req.method!,
+          path: upstreamTarget(route, target.path, target.query),
+          headers: req.headers as Record<string, string | string[]>,
+          body,
+          headersTimeout: route.timeoutMs,
+          bodyTimeout: route.timeoutMs,
+          // A client's request is the client's to retry; the gateway never replays it.
+          idempotent: false,
+        },
+        new ForwardedRequest(req, res, context, forwarder),
+      );
     },
-    /** Forwards an authorized WebSocket upgrade; the socket is destroyed on failure. */
-    ws(
-      req: IncomingMessage,
-      socket: Socket,
-      head: Buffer,
-      context: RequestContext,
-      assertion: string | undefined,
-    ): void {
-      const route = context.route!;
-      const target = context.target!;
-      prepareHeaders(req, context, route, true, deps, assertion);
-      req.url = upstreamTarget(route, target.path, target.query);
-      inFlight.set(req, { context, route, startedAt: performance.now() });
-      proxy.ws(req, socket, head, optionsFor(route), (error) => fail(error, req, socket));
+
+    /** An upstream failure: 502/504 page when nothing was sent yet, else a cut connection. */
+    fail(error: unknown, req: IncomingMessage, res: ServerResponse, context: Decided): void {
+      const kind = classifyUpstreamError(error);
+      const route = context.route.name;
+      if (res.destroyed) return; // The client left first: nothing failed upstream.
+      deps.metrics.upstreamErrors.inc({ route, kind });
+      deps.log.warn(
+        {
+          request_id: context.requestId,
+          route,
+          kind,
+          code: (error as { code?: string }).code,
+        },
+        'upstream request failed',
+      );
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      context.note = `upstream_${kind}`;
+      deps.sendPage(req, res, errorPage(UPSTREAM_ERROR_CODES[kind]), context.requestId);
     },
   };
+  return forwarder;
 }
 
 export type Forwarder = ReturnType<typeof createForwarder>;

@@ -76,6 +76,11 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
 export interface StripOptions {
   /** True for a WebSocket upgrade: `Connection: upgrade` and `Upgrade` must survive. */
   readonly upgrade: boolean;
+  /**
+   * True when the forwarding client frames the body itself (undici sends a streamed body of
+   * unknown length chunked, and refuses a `Transfer-Encoding` header).
+   */
+  readonly clientFramesBody?: boolean;
   /** Extra header names (lower-case) to strip: the route's own identity header names. */
   readonly alsoStrip?: ReadonlySet<string>;
   readonly isGatewayCookie: (name: string) => boolean;
@@ -108,7 +113,7 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
   }
   // Node decoded the client's chunked body; say so again, explicitly, so the body stays framed
   // for every method (without it, Node would send a GET body unframed: request smuggling).
-  if (chunked) headers['transfer-encoding'] = 'chunked';
+  if (chunked && options.clientFramesBody !== true) headers['transfer-encoding'] = 'chunked';
   if (headers.cookie !== undefined) {
     const rest = removeCookies(headers.cookie, options.isGatewayCookie);
     if (rest === undefined) delete headers.cookie;
@@ -137,6 +142,34 @@ export function responseHeadersForClient(
       continue;
     }
     out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The same filter on raw header pairs (`[name, value, name, value, …]`, as undici and
+ * `IncomingMessage.rawHeaders` give them), returned as a flat list for `writeHead`: repeated
+ * headers stay repeated and nothing is parsed into an object per response.
+ */
+export function responseHeaderPairs(
+  raw: readonly (string | Buffer)[],
+  isGatewayCookie: (name: string) => boolean,
+): string[] {
+  // Headers the upstream's `Connection` names are hop-by-hop too (RFC 9110 §7.6.1).
+  const connection: string[] = [];
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i]!.toString('latin1').toLowerCase() === 'connection')
+      connection.push(raw[i + 1]!.toString('latin1'));
+  const named = connection.length === 0 ? undefined : connectionTokens(connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const key = name.toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP.has(key) || named?.has(key)) continue;
+    if (key === 'set-cookie' && isGatewayCookie(value.slice(0, value.indexOf('=')).trim()))
+      continue;
+    out.push(name, value);
   }
   return out;
 }

@@ -13,7 +13,15 @@ const CONNECT = new Set([
   'EADDRNOTAVAIL',
   'EHOSTDOWN',
 ]);
-const TIMEOUT = new Set([UPSTREAM_TIMEOUT_CODE, 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+const TIMEOUT = new Set([
+  UPSTREAM_TIMEOUT_CODE,
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  // undici: no response head, or no body byte, within the route's timeout; or no connection.
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** Sorts an upstream failure into the kinds SPEC §10 counts. */
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {

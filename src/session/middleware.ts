@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Store } from 'express-session';
-import { contextOf } from '../context.js';
+import { contextOf } from '../pipeline/context.js';
 import type { CookieNames } from './cookie-names.js';
 
 /** An object that reads and writes through to `store` but keeps its own own-properties. */

@@ -1,13 +1,13 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { SessionData, Store } from 'express-session';
 import signature from 'cookie-signature';
 import { readCookie } from '../lib/cookie-header.js';
 import type { CookieNames } from './cookie-names.js';
 
-/** A session looked up outside express (WebSocket upgrades have no response object). */
+/** A session looked up outside express-session: its id and a private copy of its data. */
 export interface LoadedSession {
   readonly id: string;
-  readonly data: SessionData;
+  data: SessionData;
 }
 
 /**
@@ -16,10 +16,10 @@ export interface LoadedSession {
  */
 export function createSessionReader(store: Store, secret: string, names: CookieNames) {
   return function readSession(
-    req: IncomingMessage,
+    headers: IncomingHttpHeaders,
     scheme: 'http' | 'https',
   ): Promise<LoadedSession | undefined> {
-    const raw = readCookie(req.headers.cookie, names.session(scheme));
+    const raw = readCookie(headers.cookie, names.session(scheme));
     if (raw === undefined) return Promise.resolve(undefined);
     let value: string;
     try {

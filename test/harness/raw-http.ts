@@ -67,3 +67,37 @@ export async function rawRequest(
   socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
   return parseRawReply(await done);
 }
+
+/**
+ * Sends a WebSocket upgrade and resolves with the head of the answer (a 101 or a refusal),
+ * as the browser sees it, before any frame; then closes the connection.
+ */
+export async function rawUpgradeHead(
+  port: number,
+  host: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawReply> {
+  const socket = await openSocket(port);
+  const lines = Object.entries({
+    Host: `${host}:${port}`,
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers,
+  }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\n${lines.join('')}\r\n`);
+  return new Promise((resolve, reject) => {
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n')) {
+        socket.destroy();
+        resolve(parseRawReply(received));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(parseRawReply(received)));
+  });
+}

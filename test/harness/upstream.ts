@@ -22,17 +22,22 @@ export interface Upstream {
   streamed(): number;
   /** Lets every `/paused-upload` request read its body (they answer with the byte count). */
   resumeUploads(): void;
+  /** URLs of requests whose client went away before the answer was complete. */
+  readonly abandoned: string[];
   close(): Promise<void>;
 }
 
 /**
  * A real upstream on loopback that records what it receives and answers JSON. Special paths:
  * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N` sets a cookie;
- * `/ws` echoes WebSocket messages (prefixed with the identity header it saw);
+ * `/ws` echoes WebSocket messages (prefixed with the identity header it saw); `/ws?plant=NAME`
+ * adds `Set-Cookie: NAME=planted` to its 101, `/ws?refuse=NAME` refuses the upgrade (401) with
+ * a Set-Cookie clearing NAME;
  * `/paused-upload` reads nothing of its body until `resumeUploads()` (back-pressure tests).
  */
 export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promise<Upstream> {
   const seen: SeenRequest[] = [];
+  const abandoned: string[] = [];
   let streamedBytes = 0;
   const pausedUploads: (() => void)[] = [];
   const handler: Parameters<typeof createHttpServer>[1] = (req, res) => {
@@ -58,6 +63,9 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
       });
       const url = new URL(req.url ?? '/', 'http://upstream.invalid');
       if (url.pathname.endsWith('/slow')) {
+        res.on('close', () => {
+          if (!res.writableFinished) abandoned.push(req.url ?? '');
+        });
         setTimeout(
           () => res.writeHead(200).end('slow'),
           Number(url.searchParams.get('ms') ?? 1000),
@@ -100,7 +108,27 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
     });
   };
   const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
-  const wss = new WebSocketServer({ server, path: '/ws' });
+  const wss = new WebSocketServer({
+    server,
+    path: '/ws',
+    // An upstream that refuses an upgrade, and clears a cookie while it is at it.
+    verifyClient: (info, done) => {
+      const refuse = new URL(info.req.url ?? '/', 'http://upstream.invalid').searchParams.get(
+        'refuse',
+      );
+      if (refuse === null) return done(true);
+      done(false, 401, 'Unauthorized', {
+        'Set-Cookie': `${refuse}=; Max-Age=0; Path=/`,
+        'X-App': 'refused',
+      });
+    },
+  });
+  // An upstream that tries to plant a cookie with its 101.
+  wss.on('headers', (headers, req) => {
+    const plant = new URL(req.url ?? '/', 'http://upstream.invalid').searchParams.get('plant');
+    if (plant !== null)
+      headers.push(`Set-Cookie: ${plant}=planted; Path=/`, 'Set-Cookie: app_pref=dark; Path=/');
+  });
   wss.on('connection', (socket, req) => {
     seen.push({
       method: 'GET',
@@ -119,6 +147,7 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     seen,
+    abandoned,
     last: () => {
       const request = seen.at(-1);
       if (request === undefined) throw new Error('the upstream has seen no request');

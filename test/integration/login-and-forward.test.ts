@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { eventually } from '../harness/eventually.js';
+import { openSocket } from '../harness/raw-http.js';
 import { TestClient } from '../harness/http-client.js';
 import { sampleValue, startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
@@ -328,6 +329,25 @@ describe('upstream failures', () => {
       sampleValue(metrics, 'ztna_upstream_errors_total', { route: 'app', kind: 'timeout' }),
     ).toBeGreaterThanOrEqual(1);
     expect((await client.request(stack.url(APP, '/fine'))).status).toBe(200);
+  });
+
+  test('a client that goes away cancels its upstream request (audited as 499)', async () => {
+    const client = await loggedIn('alice');
+    const cookie = await client.jar.getCookieString(stack.url(APP, '/'));
+    const socket = await openSocket(stack.port);
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET /slow?ms=20000&abort=1 HTTP/1.1\r\nHost: ${APP}:${stack.port}\r\nCookie: ${cookie}\r\n\r\n`,
+    );
+    await eventually(() => stack.upstream.seen.find((r) => r.url.includes('abort=1')));
+    socket.destroy();
+    // Long before the upstream would have answered, it sees its request cancelled.
+    expect(
+      await eventually(() => stack.upstream.abandoned.find((url) => url.includes('abort=1'))),
+    ).toContain('/slow');
+    expect(await stack.auditLine((l) => l.path === '/slow' && l.status === 499)).toMatchObject({
+      decision: 'allow',
+    });
   });
 });
 

@@ -3,7 +3,8 @@ import { compilePolicy } from '../compile.js';
 import type { RuleSpec } from '../compile.js';
 import { evaluatePolicy } from '../evaluate.js';
 import { testCompileContext } from '../test-context.js';
-import type { Identity, PolicyInput, PostureFacts } from '../types.js';
+import type { PostureFacts } from '../../posture/facts.js';
+import type { Identity, PolicyInput } from '../types.js';
 
 interface Case {
   readonly identity?: Partial<Identity>;

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import type { PostureResult } from '../metrics/registry.js';
 
 /**

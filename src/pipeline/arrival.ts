@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import type { RouteTable } from '../config/route-table.js';
-import { attachContext } from '../context.js';
-import type { RequestContext } from '../context.js';
+import { attachContext } from './context.js';
+import type { RequestContext } from './context.js';
 import { normalizeIp } from '../lib/cidr.js';
 import { resolveClientIp, resolveScheme } from '../lib/forwarded.js';
 
@@ -34,6 +34,7 @@ export function createRequestStarter(
         isTrustedProxy(peer),
         req.headers['x-forwarded-proto'],
       ),
+      method: req.method ?? 'GET',
     });
   };
 }

@@ -1,19 +1,20 @@
 import express from 'express';
 import type { JWK } from 'jose';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { challenge } from './auth/authenticate.js';
-import { createCallbackHandler } from './auth/oidc-callback.js';
-import type { CallbackDeps } from './auth/oidc-callback.js';
-import { createLoginHandler } from './auth/oidc-login.js';
-import { createLogoutHandlers } from './auth/logout.js';
-import type { LogoutDeps } from './auth/logout.js';
-import { contextOf } from './context.js';
-import type { CanonicalTarget } from './routing/canonicalize.js';
-import { rateLimitKey } from './limits/rate-limiter.js';
-import type { RateLimiter } from './limits/rate-limiter.js';
-import { errorPage } from './pages/error.js';
-import { mePage } from './pages/me.js';
-import type { Middleware } from './pages/render.js';
+import { createCallbackHandler } from '../auth/oidc-callback.js';
+import type { CallbackDeps } from '../auth/oidc-callback.js';
+import { createLoginHandler } from '../auth/oidc-login.js';
+import { createLogoutHandlers } from '../auth/logout.js';
+import type { LogoutDeps } from '../auth/logout.js';
+import { rateLimitKey } from '../limits/rate-limiter.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import { mePage } from '../pages/me.js';
+import type { Middleware } from '../pages/render.js';
+import type { Answer } from '../pipeline/answer.js';
+import { signInAgain } from '../pipeline/authenticate.js';
+import { contextOf } from '../pipeline/context.js';
+import type { HttpRenderer } from '../pipeline/render-http.js';
+import { settle } from '../pipeline/run.js';
 
 export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionEnded'> {
   readonly cookieDomain: string | undefined;
@@ -24,6 +25,14 @@ export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionE
   readonly jwks: { readonly keys: readonly JWK[] };
   /** Bounds /.ztna/login and /.ztna/callback per client: each costs the IdP and the store. */
   readonly signInLimiter: RateLimiter;
+  readonly renderHttp: HttpRenderer;
+}
+
+/** Answers with a pipeline answer: recorded and rendered like any other. */
+function answerWith(deps: ReservedDeps, req: Request, res: Response, answer: Answer): void {
+  const context = contextOf(req);
+  settle(context, answer);
+  deps.renderHttp(req, res, answer, context);
 }
 
 /**
@@ -36,16 +45,13 @@ function limitSignIns(deps: ReservedDeps, endpoint: 'login' | 'callback'): Reque
     const verdict = deps.signInLimiter.take(rateLimitKey(context.clientIp), deps.now());
     if (verdict.ok) return next();
     deps.metrics.rateLimited.inc({ endpoint });
-    context.outcome = 'error';
-    context.note = `rate_limited:${endpoint}`;
     res.setHeader('Retry-After', String(verdict.retryAfterS));
-    deps.sendPage(req, res, errorPage('ZTNA_ERR_RATE_LIMITED'), context.requestId);
+    answerWith(deps, req, res, {
+      answer: 'page',
+      code: 'ZTNA_ERR_RATE_LIMITED',
+      note: `rate_limited:${endpoint}`,
+    });
   };
-}
-
-/** Whether a canonical target is under the gateway's reserved prefix `/.ztna/` (SPEC §2 step 2). */
-export function isReserved(target: CanonicalTarget): boolean {
-  return target.segments[0] === '.ztna';
 }
 
 /**
@@ -77,18 +83,22 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
   router.get('/.ztna/me', async (req: Request, res: Response) => {
     const context = contextOf(req);
     const session = req.session;
-    if (session?.user === undefined || session.createdAt === undefined) {
-      return challenge(req, res, context, deps.sendPage, {
-        kind: 'unauthenticated',
-        note: 'unauthenticated',
-      });
-    }
+    const { host, target } = context;
+    if (host === undefined || target === undefined)
+      throw new TypeError('gateway endpoint reached before routing: pipeline order bug');
+    if (session?.user === undefined || session.createdAt === undefined)
+      return answerWith(
+        deps,
+        req,
+        res,
+        signInAgain({ scheme: context.scheme, host, target }, 'unauthenticated'),
+      );
     context.identity = session.user;
     context.auth = 'session';
     context.outcome = 'allow';
     context.note = 'me';
     const now = deps.now();
-    const posture = await deps.collectPosture(req, context.peerIp, context.requestId, now);
+    const posture = await deps.collectPosture(req.headers, context.peerIp, context.requestId, now);
     const verdicts = [...context.table.postureProfiles].map(([profile, check]) => ({
       profile,
       failed: check(posture.facts, now),
@@ -100,15 +110,12 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     };
     deps.sendPage(req, res, mePage(session.user, facts, posture, verdicts, now), context.requestId);
   });
-  router.use((req: Request, res: Response) => {
-    const context = contextOf(req);
-    context.outcome = 'error';
-    context.note = 'reserved_not_found';
-    deps.sendPage(req, res, errorPage('ZTNA_ERR_ROUTE_NOT_FOUND'), context.requestId);
-  });
-
-  return function reservedEndpoints(req: Request, res: Response, next: NextFunction): void {
-    if (isReserved(contextOf(req).target!)) router(req, res, next);
-    else next();
-  };
+  router.use((req: Request, res: Response) =>
+    answerWith(deps, req, res, {
+      answer: 'page',
+      code: 'ZTNA_ERR_ROUTE_NOT_FOUND',
+      note: 'reserved_not_found',
+    }),
+  );
+  return router;
 }

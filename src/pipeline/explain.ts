@@ -1,0 +1,183 @@
+import type { CompiledRoute, RouteTable } from '../config/route-table.js';
+import type { TraceEntry } from '../policy/evaluate.js';
+import { ALLOW_PUBLIC } from '../policy/reasons.js';
+import type { Decision } from '../policy/reasons.js';
+import { selectPolicy } from '../policy/route-access.js';
+import type { Identity } from '../policy/types.js';
+import type { CollectedPosture } from '../posture/collect.js';
+import type { CanonicalHost, CanonicalTarget } from '../routing/canonicalize.js';
+import type { Answer } from './answer.js';
+import type { RequestContext, RequestHead } from './context.js';
+import { runPipeline } from './run.js';
+import type { PipelineSources } from './sources.js';
+
+/** A request as an admin describes it to `explain` or in a policy test case. */
+export interface DescribedRequest {
+  readonly method: string;
+  /** Absolute: `https://wiki.corp.example/admin?x=1`. */
+  readonly url: string;
+  readonly ip: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** What the gateway would do with it, step by step. */
+export interface Simulation {
+  readonly host?: CanonicalHost | undefined;
+  readonly target?: CanonicalTarget | undefined;
+  /** Why the request would be refused before any policy (400): the canonicalizer's reason. */
+  readonly refusal?: string | undefined;
+  readonly route?: CompiledRoute | undefined;
+  /** `policy` or the sub-rule that replaced it (`rules[0]`); `gateway endpoint` under /.ztna/. */
+  readonly policyLabel?: string | undefined;
+  readonly decision: Decision;
+  /** Every condition evaluated, for the admin to read. */
+  readonly trace: readonly TraceEntry[];
+  /** True when the route is in audit mode and the decision is not allow: it would go through. */
+  readonly auditOnly: boolean;
+}
+
+/** Splits `scheme://authority/path?query` without normalizing the path (the canonicalizer does). */
+function splitUrl(url: string): { authority: string; rawTarget: string } | undefined {
+  const match = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (match === null) return undefined;
+  const rest = match[2]!;
+  return {
+    authority: match[1]!,
+    rawTarget: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest,
+  };
+}
+
+/** The session, token and device the described person would bring: no store, no IdP, no clock. */
+function describedSources(
+  identity: Identity | undefined,
+  posture: CollectedPosture | undefined,
+  at: number,
+): PipelineSources {
+  const nothing = () => undefined;
+  return {
+    now: () => at,
+    // A route that takes sessions sees the person as a browser; a bearer-only route, as a service.
+    bearerToken: (_head, route) =>
+      identity !== undefined && !route.auth.has('session') ? 'described' : undefined,
+    verifyBearer: async () =>
+      identity === undefined ? { ok: false, reason: 'malformed' } : { ok: true, identity },
+    readSession: async () =>
+      identity === undefined
+        ? undefined
+        : { id: 'described', data: { user: identity, createdAt: at } as never },
+    touchSession: nothing,
+    saveSession: async () => undefined,
+    endSession: async () => undefined,
+    refreshSession: async () => 'fresh',
+    collectPosture: async () => posture ?? { source: 'none', facts: undefined, email: undefined },
+    observe: { credentialAge: nothing, authEvent: nothing, warn: nothing, failure: nothing },
+  };
+}
+
+/**
+ * The decision `explain` and `test` report for an answer without a policy decision. These
+ * names predate the single pipeline and users' routes.test.yaml files rely on them.
+ */
+function decisionOfAnswer(answer: Answer): Decision {
+  switch (answer.answer) {
+    case 'deny':
+    case 'step_up':
+      return answer.decision;
+    case 'challenge':
+      return { effect: 'deny', reason: 'deny:unauthenticated' };
+    case 'page':
+    case 'refuse':
+      return {
+        effect: 'deny',
+        reason: answer.code === 'ZTNA_ERR_ROUTE_NOT_FOUND' ? 'deny:no_route' : 'deny:bad_request',
+      };
+  }
+}
+
+/**
+ * Runs a described request through the very pipeline `serve` runs (SPEC §2 steps 1 to 5), with
+ * sources that answer from the description, and records a trace. No I/O; `at` is the clock.
+ */
+export async function simulate(
+  table: RouteTable,
+  request: DescribedRequest,
+  identity: Identity | undefined,
+  posture: CollectedPosture | undefined,
+): Promise<Simulation> {
+  const trace: TraceEntry[] = [];
+  const split = splitUrl(request.url);
+  if (split === undefined)
+    return {
+      refusal: 'not an absolute http(s) URL with a valid host',
+      decision: { effect: 'deny', reason: 'deny:bad_request' },
+      trace,
+      auditOnly: false,
+    };
+  const head: RequestHead = {
+    method: request.method,
+    url: split.rawTarget,
+    headers: { host: split.authority },
+    rawHeaders: ['Host', split.authority],
+  };
+  const context: RequestContext = {
+    requestId: 'explain',
+    startedAt: 0,
+    table,
+    peerIp: request.ip,
+    clientIp: request.ip,
+    scheme: request.url.toLowerCase().startsWith('https:') ? 'https' : 'http',
+    method: request.method,
+    trace,
+  };
+  const result = await runPipeline(
+    context,
+    head,
+    'explain',
+    describedSources(identity, posture, request.at),
+    { sessionMaxAgeMs: Number.POSITIVE_INFINITY },
+  );
+  const { host, target, route } = context;
+  const refusal =
+    context.note === 'bad_host'
+      ? 'not an absolute http(s) URL with a valid host'
+      : context.note?.startsWith('bad_target:')
+        ? context.note.slice('bad_target:'.length)
+        : undefined;
+  if (result.kind === 'endpoint')
+    return {
+      host,
+      target,
+      decision: ALLOW_PUBLIC,
+      trace,
+      auditOnly: false,
+      policyLabel: 'gateway endpoint',
+    };
+  const decision =
+    result.kind === 'forward' ? result.context.decision : decisionOfAnswer(result.answer);
+  const decided =
+    result.kind === 'forward' ||
+    result.answer.answer === 'deny' ||
+    result.answer.answer === 'step_up';
+  return {
+    host,
+    target,
+    refusal,
+    route,
+    policyLabel:
+      decided && route !== undefined && target !== undefined && !route.public
+        ? selectPolicy(route.access, {
+            identity,
+            request: {
+              method: request.method,
+              path: target.path,
+              segments: target.segments,
+              ip: request.ip,
+            },
+          }).label
+        : undefined,
+    decision,
+    trace,
+    auditOnly: context.outcome === 'audit_deny',
+  };
+}

@@ -1,0 +1,117 @@
+import { isGatewayError } from '../errors.js';
+import type { Answer } from './answer.js';
+import { isAnswer, noteOf, outcomeOf } from './answer.js';
+import { authenticate } from './authenticate.js';
+import type { Decided, RequestContext, RequestHead, Resolved } from './context.js';
+import { advance } from './context.js';
+import { decide } from './decide.js';
+import { inspectDevice } from './device.js';
+import { canonicalize, route } from './resolve.js';
+import type { PipelineSources } from './sources.js';
+import { checkUpgradeRequest, checkWebSocketTarget } from './upgrade-checks.js';
+
+/**
+ * Which transport the request came on: an HTTP request, a WebSocket upgrade, or an admin's
+ * description (`explain`, `test`). The steps are the same; an upgrade has two checks more.
+ */
+export type Transport = 'http' | 'upgrade' | 'explain';
+
+/** What the pipeline concluded. */
+export type PipelineResult =
+  /** Forward it: allowed, or denied in audit mode. */
+  | { readonly kind: 'forward'; readonly context: Decided }
+  /** Answer it without forwarding. */
+  | { readonly kind: 'answer'; readonly answer: Answer }
+  /** One of the gateway's own endpoints under `/.ztna/` (HTTP only). */
+  | { readonly kind: 'endpoint'; readonly context: RequestContext };
+
+export interface PipelineSettings {
+  readonly sessionMaxAgeMs: number;
+}
+
+/**
+ * The one place where the audit bookkeeping of an answered request is written: the outcome
+ * and reason come from the answer (DESIGN §1), never from the step that answered.
+ */
+export function settle(context: RequestContext, answer: Answer): PipelineResult {
+  context.outcome = outcomeOf(answer);
+  context.note = noteOf(answer);
+  if (answer.answer === 'deny' || answer.answer === 'step_up') context.decision = answer.decision;
+  return { kind: 'answer', answer };
+}
+
+function settleForward(context: Decided): PipelineResult {
+  context.outcome =
+    context.decision.effect === 'allow'
+      ? context.route.public
+        ? 'public'
+        : 'allow'
+      : 'audit_deny';
+  return { kind: 'forward', context };
+}
+
+/** Steps 3 to 5 on a routed request: authenticate, inspect the device, decide. */
+async function authorize(
+  context: Resolved,
+  head: RequestHead,
+  sources: PipelineSources,
+  settings: PipelineSettings,
+): Promise<PipelineResult> {
+  const identified = await authenticate(context, head, sources, settings.sessionMaxAgeMs);
+  if (isAnswer(identified)) return settle(context, identified);
+  const authenticated = advance(context, identified);
+
+  const device = await inspectDevice(authenticated, head, sources);
+  if (isAnswer(device)) return settle(context, device);
+  const inspected = advance(authenticated, device);
+
+  const decided = decide(inspected, sources);
+  if (isAnswer(decided)) return settle(context, decided);
+  return settleForward(advance(inspected, decided));
+}
+
+/**
+ * Runs SPEC §2 steps 1 to 5 on one request, for every transport: canonicalize and route,
+ * (upgrades: WebSocket and Origin checks), authenticate, device posture, decide. Step 6
+ * (record) runs when the answer is delivered, step 7 (forward) is the transport's.
+ * Nothing thrown escapes: a failure is an error page (503 when the session store is down).
+ */
+export async function runPipeline(
+  context: RequestContext,
+  head: RequestHead,
+  transport: Transport,
+  sources: PipelineSources,
+  settings: PipelineSettings,
+): Promise<PipelineResult> {
+  try {
+    if (transport === 'upgrade') {
+      const refusal = checkUpgradeRequest(head);
+      if (refusal !== undefined) return settle(context, refusal);
+    }
+    const canonical = canonicalize(head);
+    if (isAnswer(canonical)) return settle(context, canonical);
+    const addressed = advance(context, canonical);
+    const destination = route(addressed);
+    if (isAnswer(destination)) return settle(context, destination);
+    if (destination.endpoint) {
+      advance(addressed, { route: destination.route });
+      // The gateway's endpoints are pages and forms, never WebSockets.
+      if (transport !== 'upgrade') return { kind: 'endpoint', context };
+      return settle(context, {
+        answer: 'page',
+        code: 'ZTNA_ERR_ROUTE_NOT_FOUND',
+        note: 'reserved_not_found',
+      });
+    }
+    const resolved = advance(addressed, { route: destination.route });
+    if (transport === 'upgrade') {
+      const refusal = checkWebSocketTarget(resolved, head);
+      if (refusal !== undefined) return settle(context, refusal);
+    }
+    return await authorize(resolved, head, sources, settings);
+  } catch (error) {
+    sources.observe.failure(context.requestId, error);
+    const code = isGatewayError(error) ? error.code : 'ZTNA_ERR_INTERNAL';
+    return settle(context, { answer: 'page', code, note: code });
+  }
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { bearerTokenOf } from '../auth/bearer.js';
+import type { BearerAuthenticator } from '../auth/bearer.js';
+import { describe } from '../auth/oidc-client.js';
+import type { TokenRefresher } from '../auth/refresh.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { PostureCollector } from '../posture/collect.js';
+import type { SessionReader } from '../session/read-session.js';
+import type { GatewayStore } from '../session/store.js';
+import type { Observer, PipelineSources } from './sources.js';
+
+export interface ServeSourcesDeps {
+  readonly store: GatewayStore;
+  readonly readSession: SessionReader;
+  readonly refreshIfDue: TokenRefresher;
+  readonly authenticateBearer: BearerAuthenticator;
+  readonly collectPosture: PostureCollector;
+  /** Closes what lives on with a session (its WebSockets) once it is gone. */
+  readonly onSessionEnded: (sid: string) => void;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+function callback(resolve: () => void, reject: (error: unknown) => void) {
+  return (error?: unknown) => (error ? reject(error) : resolve());
+}
+
+/** The pipeline's sources for `serve`: the session store, the IdP, the JWT verifiers. */
+export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
+  const { store, metrics, log } = deps;
+  const observe: Observer = {
+    credentialAge: (kind, seconds) => metrics.credentialAge.observe({ kind }, seconds),
+    authEvent: (event) => metrics.authEvents.inc({ event }),
+    warn: (fields, message) => log.warn(fields, message),
+    failure: (requestId, error) =>
+      log.error(
+        {
+          request_id: requestId,
+          error: describe(error),
+          cause: describe((error as Error).cause),
+        },
+        'request failed',
+      ),
+  };
+  return {
+    now: deps.now,
+    bearerToken: (head, route) =>
+      route.auth.has('bearer') ? bearerTokenOf(head.headers) : undefined,
+    verifyBearer: deps.authenticateBearer,
+    readSession: (head, scheme) => deps.readSession(head.headers, scheme),
+    // The idle timeout counts from the last use; a failed touch is not worth failing a request.
+    touchSession: (session) => store.touch?.(session.id, session.data, () => undefined),
+    saveSession: (session) =>
+      new Promise((resolve, reject) =>
+        store.set(session.id, session.data, callback(resolve, reject)),
+      ),
+    endSession: async (session) => {
+      await new Promise<void>((resolve, reject) =>
+        store.destroy(session.id, callback(resolve, reject)),
+      );
+      deps.onSessionEnded(session.id);
+    },
+    refreshSession: deps.refreshIfDue,
+    collectPosture: (head, peerIp, requestId, now) =>
+      deps.collectPosture(head.headers, peerIp, requestId, now),
+    observe,
+  };
+}

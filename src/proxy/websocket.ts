@@ -1,0 +1,99 @@
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Decided } from '../pipeline/context.js';
+import type { ForwarderDeps } from './forward.js';
+import { prepareUpstreamHeaders, upstreamTarget } from './forward.js';
+import { responseHeaderPairs } from './strip-headers.js';
+import { classifyUpstreamError } from './upstream-errors.js';
+
+/** A response head for a raw socket, from filtered header pairs. */
+function responseHead(status: number, message: string, pairs: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${message}\r\n`;
+  for (let i = 0; i < pairs.length; i += 2) head += `${pairs[i]}: ${pairs[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** How the upstream answered an upgrade: the status the client got, or the failure. */
+export type UpgradeResult =
+  { readonly status: number } | { readonly failed: ReturnType<typeof classifyUpstreamError> };
+
+/**
+ * Forwards an authorized WebSocket upgrade (SPEC §2 step 7). The upstream's answer, a 101 or
+ * a refusal, is filtered like any response: hop-by-hop headers other than the upgrade's own
+ * and every Set-Cookie for a gateway cookie are dropped, so an upstream can never set or clear
+ * the gateway's session. Then bytes flow both ways until either side closes.
+ */
+export function forwardUpgrade(
+  deps: ForwarderDeps,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  context: Decided,
+  assertion: string | undefined,
+  done: (result: UpgradeResult) => void,
+): void {
+  const { route, target } = context;
+  prepareUpstreamHeaders(req, context, deps, assertion, true);
+  const tls = route.upstreamTls;
+  const secure = route.upstream.protocol === 'https:';
+  const proxyReq = (secure ? httpsRequest : httpRequest)({
+    protocol: route.upstream.protocol,
+    hostname: route.upstream.hostname,
+    port: route.upstream.port,
+    method: 'GET',
+    path: upstreamTarget(route, target.path, target.query),
+    headers: req.headers,
+    // An upgraded connection is never reused: no keep-alive agent.
+    agent: false,
+    ...(secure && {
+      rejectUnauthorized: true,
+      ...(tls?.ca !== undefined && { ca: tls.ca }),
+      ...(tls?.serverName !== undefined && { servername: tls.serverName }),
+    }),
+  });
+  let answered = false;
+  const fail = (error: unknown) => {
+    socket.destroy();
+    if (answered) return;
+    answered = true;
+    done({ failed: classifyUpstreamError(error) });
+  };
+  proxyReq.setTimeout(route.timeoutMs, () =>
+    proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
+  );
+  proxyReq.on('error', fail);
+  socket.on('close', () => proxyReq.destroy());
+
+  proxyReq.on('upgrade', (proxyRes: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+    answered = true;
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
+    // The upgrade's own hop-by-hop headers belong to this answer.
+    pairs.push('Connection', 'Upgrade', 'Upgrade', String(proxyRes.headers.upgrade ?? 'websocket'));
+    socket.write(responseHead(101, 'Switching Protocols', pairs));
+    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    if (head.length > 0) upstream.write(head);
+    upstream.setTimeout(0);
+    upstream.pipe(socket).pipe(upstream);
+    done({ status: 101 });
+  });
+
+  // The upstream refused the upgrade: pass its answer on, filtered, and close.
+  proxyReq.on('response', (proxyRes: IncomingMessage) => {
+    answered = true;
+    const status = proxyRes.statusCode ?? 502;
+    const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
+    socket.write(
+      responseHead(status, proxyRes.statusMessage ?? '', [...pairs, 'Connection', 'close']),
+    );
+    proxyRes.pipe(socket);
+    proxyRes.on('error', () => socket.destroy());
+    done({ status });
+  });
+  proxyReq.end();
+}
