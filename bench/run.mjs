@@ -1,0 +1,316 @@
+// Request-path benchmark (issue 11): requests/s, p50/p99 latency and peak RSS of the servers,
+// for the upstream, two bare proxy libraries, an express gateway and the gateway itself.
+// Run: npm run bench [-- --duration 10 --rounds 2 --connections 1,50 --only e,g --out FILE]
+// See bench/README.md for what each target is and how to read the table.
+import { Browser, signIn } from './lib/browser.mjs';
+import { runLoad } from './lib/load.mjs';
+import { cpuMsOf, pinLoadGenerator, sampleRss, startNode } from './lib/procs.mjs';
+import { BENCH_USER, upstreamBody } from './lib/protocol.mjs';
+import {
+  cell,
+  environment,
+  list,
+  mb,
+  median,
+  parseOptions,
+  printTable,
+  progress,
+  warnIfBusy,
+  writeReport,
+} from './lib/report.mjs';
+import { HOSTS, startBenchStack } from './lib/stack.mjs';
+
+const USAGE = `node bench/run.mjs [--duration S] [--rounds N] [--connections 1,50] [--only a,b,...]
+                   [--warmup S] [--out FILE] [--no-pin]
+  --duration S        seconds of measured load per target and connection count (default 10)
+  --rounds N          rounds; the target order alternates between rounds (default 2)
+  --connections LIST  keep-alive connection counts (default 1,50)
+  --only LIST         targets to run, of a-h (default all)
+  --warmup S          seconds of unmeasured load before each measurement (default duration/5, 0.2-2)
+  --out FILE          JSON report (default bench/results/latest.json)
+  --no-pin            do not pin the load generator and the servers to separate CPUs`;
+
+const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups'];
+const ASSERTION_HEADER = 'x-ztna-assertion';
+
+/** Starts a bare proxy child for targets b and c. */
+async function proxyTarget(stack, library) {
+  const server = startNode(
+    'bench/servers/proxy.mjs',
+    [JSON.stringify({ library, upstream: stack.upstream.url })],
+    { readyLine: true, name: library },
+  );
+  const { port } = await server.ready;
+  return { server, port, headers: { host: HOSTS.upstream } };
+}
+
+/**
+ * Signs in at `url` (sending `headers` throughout, as a device agent would) and returns the
+ * load's headers: Host, the session cookie and `headers`. Stops `server` when that fails.
+ */
+async function signedInHeaders(server, url, headers = {}) {
+  try {
+    const { browser } = await signIn(url, BENCH_USER, headers);
+    return { host: new URL(url).host, cookie: browser.cookieHeader(url), ...headers };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/** Starts a gateway; signs in on `host` when `session`; the load sends `headers` too. */
+async function gatewayTarget(stack, host, { session = false, headers = {} } = {}) {
+  const server = await stack.startGateway();
+  const url = stack.gatewayUrl(host);
+  return {
+    server,
+    port: stack.ports.gateway,
+    headers: session
+      ? await signedInHeaders(server, url, headers)
+      : { host: new URL(url).host, ...headers },
+  };
+}
+
+/**
+ * The targets: `start` returns { server (the process measured), port, headers of the load };
+ * the server is stopped after the target's measurements unless `shared`.
+ */
+const TARGETS = {
+  a: {
+    name: 'upstream (direct)',
+    start: async (stack) => ({
+      server: stack.upstream.handle,
+      port: stack.upstream.port,
+      headers: { host: HOSTS.upstream },
+      shared: true,
+    }),
+  },
+  b: { name: 'http-proxy-3 (bare)', start: (stack) => proxyTarget(stack, 'http-proxy-3') },
+  c: { name: 'http-proxy 1.18 (bare)', start: (stack) => proxyTarget(stack, 'http-proxy') },
+  d: {
+    name: 'express+oidc+hpm session',
+    expect: ['x-forwarded-user'],
+    async start(stack) {
+      const server = await stack.startExpress();
+      const headers = await signedInHeaders(server, stack.expressUrl('/'));
+      return { server, port: stack.ports.express, headers };
+    },
+  },
+  e: { name: 'gateway public route', start: (stack) => gatewayTarget(stack, 'public') },
+  f: {
+    name: 'gateway session+policy',
+    expect: [...IDENTITY_HEADERS, ASSERTION_HEADER],
+    start: (stack) => gatewayTarget(stack, 'app', { session: true }),
+  },
+  g: {
+    name: 'gateway session+posture',
+    expect: [...IDENTITY_HEADERS, ASSERTION_HEADER],
+    async start(stack) {
+      const posture = { 'x-device-posture': await stack.postureAssertion() };
+      return gatewayTarget(stack, 'device', { session: true, headers: posture });
+    },
+  },
+  h: {
+    name: 'gateway bearer token',
+    expect: ['x-forwarded-user', ASSERTION_HEADER],
+    async start(stack) {
+      const authorization = `Bearer ${await stack.serviceToken()}`;
+      return gatewayTarget(stack, 'api', { headers: { authorization } });
+    },
+  },
+};
+
+/**
+ * One request as the load will send it must answer 200 with the upstream's body, and the
+ * upstream must have seen the identity headers: a misconfigured target fails here, loudly,
+ * instead of being measured answering 302 or 403.
+ */
+async function verify(id, target) {
+  const client = new Browser(target.headers);
+  const origin = `http://127.0.0.1:${target.port}`;
+  const reply = await client.request(`${origin}/`);
+  if (reply.status !== 200 || reply.text !== upstreamBody())
+    throw new Error(
+      `target ${id}: expected 200 with the upstream's body, got ${reply.status}: ${reply.text.slice(0, 300)}`,
+    );
+  const expected = TARGETS[id].expect ?? [];
+  if (expected.length === 0) return;
+  const echo = await client.request(`${origin}/echo-headers`);
+  const seen = echo.status === 200 ? JSON.parse(echo.text) : {};
+  const missing = expected.filter((h) => typeof seen[h] !== 'string' || seen[h] === '');
+  if (missing.length > 0)
+    throw new Error(`target ${id}: the upstream did not receive ${missing.join(', ')}`);
+}
+
+async function measureTarget(stack, id, options, measurements) {
+  const target = await TARGETS[id].start(stack);
+  try {
+    await verify(id, target);
+    for (const connections of options.connections) {
+      const load = { port: target.port, headers: target.headers, connections };
+      await runLoad({ ...load, duration: options.warmup });
+      const sampler = sampleRss(target.server.pid);
+      const cpuBefore = cpuMsOf(target.server.pid);
+      const result = await runLoad({ ...load, duration: options.duration });
+      const cpuUsPerRequest = ((cpuMsOf(target.server.pid) - cpuBefore) * 1000) / result.requests;
+      const peakRss = sampler.stop().peak;
+      measurements.push({
+        target: id,
+        connections,
+        round: options.round,
+        ...result,
+        peakRss,
+        cpuUsPerRequest,
+      });
+      progress(
+        `  ${id} ${TARGETS[id].name}, ${connections} conns: ${cell(result.rps)} req/s, p99 ${cell(result.p99, 2)} ms` +
+          (result.non2xx + result.errors > 0
+            ? ` (${result.non2xx} non-2xx, ${result.errors} errors)`
+            : ''),
+      );
+      // A valid request refused under load (a 5xx, a lost session) is a broken target.
+      if (result.non2xx > 0)
+        throw new Error(`${result.non2xx} non-2xx answers under load at ${connections} conns`);
+    }
+  } finally {
+    if (!target.shared) await target.server.stop();
+  }
+}
+
+/** Medians over rounds per target and connection count, with ratios to (b) and p99 over (a). */
+function summarize(ids, connectionCounts, measurements, failures) {
+  const rows = [];
+  for (const connections of connectionCounts) {
+    const of = (id) => measurements.filter((m) => m.target === id && m.connections === connections);
+    const stat = (id, key) => median(of(id).map((m) => m[key]));
+    for (const id of ids) {
+      const runs = of(id);
+      rows.push({
+        target: id,
+        name: TARGETS[id].name,
+        connections,
+        rps: stat(id, 'rps'),
+        ratioToB: stat(id, 'rps') / stat('b', 'rps'),
+        p50Ms: stat(id, 'p50'),
+        p99Ms: stat(id, 'p99'),
+        p99AddedOverAMs: stat(id, 'p99') - stat('a', 'p99'),
+        peakRssMb: runs.length === 0 ? NaN : mb(Math.max(...runs.map((m) => m.peakRss))),
+        serverCpuUsPerRequest: stat(id, 'cpuUsPerRequest'),
+        non2xx: runs.reduce((n, m) => n + m.non2xx, 0),
+        errors: runs.reduce((n, m) => n + m.errors + m.timeouts, 0),
+        rounds: runs.length,
+        failed: failures[id],
+      });
+    }
+  }
+  return rows;
+}
+
+function printSummary(rows) {
+  printTable(
+    [
+      'target',
+      'conns',
+      'req/s',
+      'x (b)',
+      'p50 ms',
+      'p99 ms',
+      'p99 +(a) ms',
+      'peak RSS MB',
+      'CPU us/req',
+    ],
+    rows.map((r) => [
+      `(${r.target}) ${r.name}`,
+      String(r.connections),
+      r.failed ? 'FAILED' : cell(r.rps),
+      cell(r.ratioToB, 2),
+      cell(r.p50Ms, 2),
+      cell(r.p99Ms, 2),
+      cell(r.p99AddedOverAMs, 2),
+      cell(r.peakRssMb, 0),
+      cell(r.serverCpuUsPerRequest, 0),
+    ]),
+  );
+}
+
+async function main() {
+  const values = parseOptions(
+    {
+      duration: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '1,50' },
+      only: { type: 'string', default: Object.keys(TARGETS).join(',') },
+      warmup: { type: 'string' },
+      out: { type: 'string' },
+      'no-pin': { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  const duration = Number(values.duration);
+  const ids = list(values.only, false);
+  const unknown = ids.filter((id) => !(id in TARGETS));
+  if (!(duration > 0) || unknown.length > 0) {
+    console.error(
+      `${unknown.length > 0 ? `unknown target ${unknown}` : 'bad --duration'}\n\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  const options = {
+    duration,
+    rounds: Math.max(1, Number(values.rounds)),
+    connections: list(values.connections),
+    warmup: Number(values.warmup ?? Math.min(2, Math.max(0.2, duration / 5))),
+  };
+  warnIfBusy();
+  const pinned = pinLoadGenerator(!values['no-pin']);
+  progress(
+    `bench: targets ${ids.join(',')}, ${options.connections.join(' and ')} connections, ${options.duration} s each, ${options.rounds} round(s); ` +
+      (pinned ? 'load generator on CPU 0, servers on CPU 1' : 'no CPU pinning'),
+  );
+
+  const stack = await startBenchStack();
+  const measurements = [];
+  const failures = {};
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      const order = round % 2 === 0 ? ids : [...ids].reverse();
+      progress(`round ${round + 1}/${options.rounds}: ${order.join(' ')}`);
+      for (const id of order) {
+        if (failures[id]) continue;
+        try {
+          await measureTarget(stack, id, { ...options, round }, measurements);
+        } catch (error) {
+          failures[id] = error.message;
+          progress(`  ${id} FAILED: ${error.message}`);
+        }
+      }
+    }
+  } finally {
+    await stack.close();
+  }
+
+  const rows = summarize(ids, options.connections, measurements, failures);
+  console.log(
+    `\nnode ${process.version}, ${environment(pinned).cpus} CPUs, ${pinned ? 'load on CPU 0, servers on CPU 1' : 'unpinned'}; ` +
+      `${options.duration} s per measurement, median of ${options.rounds} round(s); 1 KB responses, keep-alive`,
+  );
+  printSummary(rows);
+  for (const r of rows.filter((r) => r.non2xx + r.errors > 0))
+    console.log(
+      `warning: (${r.target}) at ${r.connections} conns: ${r.non2xx} non-2xx, ${r.errors} errors/timeouts`,
+    );
+  for (const [id, message] of Object.entries(failures)) console.log(`FAILED (${id}): ${message}`);
+
+  const path = await writeReport(values.out, 'latest', {
+    benchmark: 'request path (npm run bench)',
+    generatedAt: new Date().toISOString(),
+    environment: environment(pinned),
+    options,
+    targets: rows,
+    measurements,
+  });
+  console.log(`JSON: ${path}`);
+  if (Object.keys(failures).length > 0) process.exitCode = 1;
+}
+
+await main();
