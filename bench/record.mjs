@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createLoggers } from '../dist/audit/loggers.js';
 import { createRecorder } from '../dist/audit/record.js';
 import { createMetrics } from '../dist/metrics/registry.js';
+import { createRouteMeters } from '../dist/metrics/route-meters.js';
 
 const N = 200_000;
 const ROUTES = Array.from({ length: 50 }, (_, i) => ({
@@ -57,8 +58,14 @@ const devNull = pino.destination({ dest: '/dev/null', sync: false });
 await new Promise((resolve) => devNull.once('ready', resolve));
 const silent = pino({ level: 'silent' });
 
-const metricsOnly = createRecorder(silent, createMetrics());
-const full = createRecorder(createLoggers('info', devNull).audit, createMetrics());
+/** A recorder as the gateway builds it: its own registry and per-route metric children. */
+function recorderWith(logger) {
+  const metrics = createMetrics();
+  return createRecorder(logger, metrics, createRouteMeters(metrics));
+}
+
+const metricsOnly = recorderWith(silent);
+const full = recorderWith(createLoggers('info', devNull).audit);
 
 console.log(`record step, ${N} requests (10% denials), 50 routes`);
 run('metrics only (audit logger silent)', metricsOnly);

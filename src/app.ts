@@ -16,6 +16,7 @@ import { createErrorHandler } from './endpoints/error-handler.js';
 import { createReservedEndpoints } from './endpoints/reserved.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
 import type { Metrics } from './metrics/registry.js';
+import { createRouteMeters } from './metrics/route-meters.js';
 import { createPageSecurity, createPageSender } from './pages/render.js';
 import { createRequestStarter } from './pipeline/arrival.js';
 import type { RequestContext } from './pipeline/context.js';
@@ -98,9 +99,11 @@ function createParts(deps: GatewayDeps) {
     log,
     now,
   });
+  const meters = createRouteMeters(metrics);
   const forwarder = createForwarder({
     pools: deps.pools,
     metrics,
+    meters,
     log,
     sendPage,
     isGatewayCookie: names.isGatewayCookie,
@@ -148,7 +151,7 @@ function createParts(deps: GatewayDeps) {
     webSockets,
     forwarder,
     endpoints,
-    record: createRecorder(loggers.audit, metrics),
+    record: createRecorder(loggers.audit, metrics, meters),
     beginRequest: createRequestStarter(deps.routes, settings.isTrustedProxy),
     signAssertion: createAssertionSigner({
       keys: deps.assertionKeys,

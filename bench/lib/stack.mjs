@@ -254,6 +254,8 @@ export async function startBenchStack() {
           ['serve', '--config', config, '--routes', join(dir, 'routes.yaml')],
           {
             env,
+            // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
+            nodeArgs: (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
             name: `gateway #${gatewayCount}`,
             ...(logDir && { stdoutFile: join(logDir, `gateway-${gatewayCount}.log`) }),
           },

@@ -7,9 +7,8 @@ import { memoryOf } from '../lib/procs.mjs';
 import { announceReady, childArgument } from '../lib/protocol.mjs';
 import { MemorySessionStore } from '../../dist/session/memory-store.js';
 
-/** Token lengths of a corporate IdP (JWT access tokens as Entra ID and Okta issue them). */
+/** Token lengths of a corporate IdP (the access token is not kept: src/session/session-data.ts). */
 const ID_TOKEN_CHARS = 1100;
-const ACCESS_TOKEN_CHARS = 1400;
 const REFRESH_TOKEN_CHARS = 900;
 const GROUPS = ['engineering', 'everyone', 'vpn-users', 'github-org', 'oncall', 'team-42'];
 
@@ -58,7 +57,6 @@ function sessionOf(i, now) {
     deviceId: `device-${random(12)}`,
     tokens: {
       idToken: jwtLike(ID_TOKEN_CHARS),
-      accessToken: jwtLike(ACCESS_TOKEN_CHARS),
       refreshToken: random(REFRESH_TOKEN_CHARS),
       expiresAt: now + 3_600_000,
     },

@@ -23,12 +23,25 @@ export interface Loggers {
   flush(): void;
 }
 
+/** Lines are gathered up to this many bytes before one write to stdout. */
+const BUFFER_BYTES = 8 * 1024;
+/** …and written at least this often, so a quiet gateway's lines reach the SIEM promptly. */
+const FLUSH_EVERY_MS = 500;
+
+function bufferedStdout(): DestinationStream {
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES });
+  setInterval(() => stdout.flush(), FLUSH_EVERY_MS).unref();
+  return stdout;
+}
+
 /**
  * Creates the two loggers on one JSON-lines destination (stdout by default). Writes are
- * asynchronous: the request path never blocks on a log line (DESIGN §5).
+ * asynchronous and batched: the request path never blocks on a log line, and a busy gateway
+ * makes one write syscall per ~8 KB of lines instead of one per request (it was 8% of a
+ * request's CPU). `flush()` writes out what is buffered; the gateway calls it before exit.
  */
 export function createLoggers(level: string, destination?: DestinationStream): Loggers {
-  const dest = destination ?? pino.destination({ dest: 1, sync: false });
+  const dest = destination ?? bufferedStdout();
   const shared = {
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { postureResultOf } from './posture-result.js';
+import type { RouteMeters } from '../metrics/route-meters.js';
 
 /** Route label for requests that matched no route (bounded, cannot collide: route names are [a-z0-9_-]). */
 export const NO_ROUTE_LABEL = '(none)';
@@ -13,7 +14,7 @@ export const NO_ROUTE_LABEL = '(none)';
  * alike. Called once per request when its response is done, because only then are the status
  * and duration known; the decision itself was taken before anything was forwarded.
  */
-export function createRecorder(audit: Logger, metrics: Metrics) {
+export function createRecorder(audit: Logger, metrics: Metrics, meters: RouteMeters) {
   return function record(
     req: IncomingMessage,
     res: ServerResponse | undefined,
@@ -23,8 +24,9 @@ export function createRecorder(audit: Logger, metrics: Metrics) {
     const route = context.route?.name ?? NO_ROUTE_LABEL;
     const outcome = context.outcome ?? 'error';
     const seconds = (performance.now() - context.startedAt) / 1000;
-    metrics.requests.inc({ route, decision: outcome, code: String(status) });
-    metrics.requestDuration.observe({ route }, seconds);
+    const meter = meters.of(route);
+    meter.requests(outcome, status).inc();
+    meter.duration.observe(seconds);
     const decision = context.decision;
     // Enforced and audit-only denials alike: audit mode exists to count what would be denied.
     if (decision !== undefined && (outcome === 'deny' || outcome === 'audit_deny')) {

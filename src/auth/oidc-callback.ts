@@ -68,7 +68,6 @@ async function startSession(
   if (extra.stepUp) fresh.steppedUpAt = now;
   fresh.tokens = {
     idToken: tokens.id_token,
-    accessToken: tokens.access_token,
     refreshToken: tokens.refresh_token,
     expiresAt: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
   };

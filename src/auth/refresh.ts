@@ -71,7 +71,6 @@ export function createTokenRefresher(deps: RefreshDeps) {
         user: next,
         tokens: {
           idToken: response.id_token ?? tokens.idToken,
-          accessToken: response.access_token,
           refreshToken: response.refresh_token ?? tokens.refreshToken,
           expiresAt:
             response.expires_in === undefined ? undefined : deps.now() + response.expires_in * 1000,

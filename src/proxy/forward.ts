@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../config/route-table.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { RouteMeters } from '../metrics/route-meters.js';
 import { errorPage } from '../pages/error.js';
 import type { PageSender } from '../pages/render.js';
 import type { Decided } from '../pipeline/context.js';
@@ -14,6 +15,7 @@ import { classifyUpstreamError, UPSTREAM_ERROR_CODES } from './upstream-errors.j
 export interface ForwarderDeps {
   readonly pools: UpstreamPools;
   readonly metrics: Metrics;
+  readonly meters: RouteMeters;
   readonly log: Logger;
   readonly sendPage: PageSender;
   readonly isGatewayCookie: (name: string) => boolean;
@@ -139,10 +141,9 @@ class ForwardedRequest implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     this.resumeUpstream = resume;
     const { deps } = this.forwarder;
-    deps.metrics.upstreamDuration.observe(
-      { route: this.context.route.name },
-      (performance.now() - this.startedAt) / 1000,
-    );
+    deps.meters
+      .of(this.context.route.name)
+      .upstreamDuration.observe((performance.now() - this.startedAt) / 1000);
     // 1xx informational answers (103 Early Hints) are not passed on; the final one follows.
     if (statusCode < 200) return true;
     try {

@@ -1,9 +1,13 @@
 import type { Identity } from '../policy/types.js';
 
-/** IdP tokens kept server-side; never sent to the browser or to upstreams (SPEC §4.3). */
+/**
+ * IdP tokens kept server-side; never sent to the browser or to upstreams (SPEC §4.3). The
+ * access token is not kept: the gateway never calls an API with it, and a store dump should
+ * hold as few usable credentials as possible (it was also a third of a session's bytes).
+ */
 export interface StoredTokens {
+  /** For the IdP logout's `id_token_hint`. */
   readonly idToken: string | undefined;
-  readonly accessToken: string | undefined;
   readonly refreshToken: string | undefined;
   /** Epoch ms when the access token expires, when the IdP said. */
   readonly expiresAt: number | undefined;

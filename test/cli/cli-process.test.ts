@@ -121,4 +121,20 @@ describe('ztna-gateway serve (the binary)', () => {
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toContain('"msg":"stopped"');
   });
+
+  test('audit lines are buffered, but none is lost on SIGTERM', async () => {
+    const run = spawnCli(['serve', '--config', join(dir, 'gateway.yaml')], ENV);
+    const listening = await run.waitForLog((l) => l.msg === 'gateway listening');
+    const port = (listening.listen as { port: number }).port;
+    const client = new TestClient();
+    for (let i = 0; i < 40; i++) await client.request(`http://status.test:${port}/n/${i}`);
+    // Straight away: these lines are still in the buffer, well under its size and flush period.
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    const audited = run
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"type":"audit"') && line.includes('"path":"/n/'));
+    expect(audited).toHaveLength(40);
+  });
 });

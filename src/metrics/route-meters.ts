@@ -1,0 +1,56 @@
+import type { Metrics, RequestDecision } from './registry.js';
+
+type CounterChild = ReturnType<Metrics['requests']['labels']>;
+type HistogramChild = ReturnType<Metrics['requestDuration']['labels']>;
+
+// SPEC §10: known status codes are labels of their own; any other folds into its class.
+const KNOWN_CODES = new Set([
+  101, 200, 201, 204, 206, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 409, 413, 429,
+  499, 500, 502, 503, 504,
+]);
+
+/** The `code` label of a status: itself when known, else its class (`5xx`). */
+export function codeLabel(status: number): string {
+  return KNOWN_CODES.has(status) ? String(status) : `${Math.floor(status / 100)}xx`;
+}
+
+interface RouteMeter {
+  requests(decision: RequestDecision, status: number): CounterChild;
+  readonly duration: HistogramChild;
+  readonly upstreamDuration: HistogramChild;
+}
+
+/**
+ * The per-route metric children, looked up once per route and outcome instead of hashing label
+ * objects on every request (DESIGN §5). Bounded: route names come from config, decisions from a
+ * closed union, codes from KNOWN_CODES and six classes.
+ */
+export function createRouteMeters(metrics: Metrics) {
+  const byRoute = new Map<string, RouteMeter>();
+
+  function meterFor(route: string): RouteMeter {
+    const counters = new Map<string, CounterChild>();
+    return {
+      requests(decision, status) {
+        const code = codeLabel(status);
+        const key = `${decision} ${code}`;
+        let counter = counters.get(key);
+        if (counter === undefined)
+          counters.set(key, (counter = metrics.requests.labels({ route, decision, code })));
+        return counter;
+      },
+      duration: metrics.requestDuration.labels({ route }),
+      upstreamDuration: metrics.upstreamDuration.labels({ route }),
+    };
+  }
+
+  return {
+    of(route: string): RouteMeter {
+      let meter = byRoute.get(route);
+      if (meter === undefined) byRoute.set(route, (meter = meterFor(route)));
+      return meter;
+    },
+  };
+}
+
+export type RouteMeters = ReturnType<typeof createRouteMeters>;
