@@ -25,7 +25,7 @@ const USAGE = `node bench/run.mjs [--duration S] [--rounds N] [--connections 1,5
   --duration S        seconds of measured load per target and connection count (default 10)
   --rounds N          rounds; the target order alternates between rounds (default 2)
   --connections LIST  keep-alive connection counts (default 1,50)
-  --only LIST         targets to run, of a-h (default all)
+  --only LIST         targets to run, of a-h and u (bare undici; default all)
   --warmup S          seconds of unmeasured load before each measurement (default duration/5, 0.2-2)
   --out FILE          JSON report (default bench/results/latest.json)
   --no-pin            do not pin the load generator and the servers to separate CPUs`;
@@ -87,6 +87,8 @@ const TARGETS = {
   },
   b: { name: 'http-proxy-3 (bare)', start: (stack) => proxyTarget(stack, 'http-proxy-3') },
   c: { name: 'http-proxy 1.18 (bare)', start: (stack) => proxyTarget(stack, 'http-proxy') },
+  // Not one of the issue's targets: the floor of the gateway's own forwarding (undici's Pool).
+  u: { name: 'undici Pool (bare)', start: (stack) => proxyTarget(stack, 'undici') },
   d: {
     name: 'express+oidc+hpm session',
     expect: ['x-forwarded-user'],

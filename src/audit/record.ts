@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from 'pino';
+import type { AuditWriter } from './loggers.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { postureResultOf } from './posture-result.js';
@@ -14,7 +14,7 @@ export const NO_ROUTE_LABEL = '(none)';
  * alike. Called once per request when its response is done, because only then are the status
  * and duration known; the decision itself was taken before anything was forwarded.
  */
-export function createRecorder(audit: Logger, metrics: Metrics, meters: RouteMeters) {
+export function createRecorder(audit: AuditWriter, metrics: Metrics, meters: RouteMeters) {
   return function record(
     req: IncomingMessage,
     res: ServerResponse | undefined,
@@ -37,7 +37,7 @@ export function createRecorder(audit: Logger, metrics: Metrics, meters: RouteMet
       metrics.postureChecks.inc({ result: posture });
     const identity = context.identity;
     // Every SPEC §11 field on every line, null when it does not apply: one schema for the SIEM.
-    audit.info({
+    audit.write({
       request_id: context.requestId,
       route,
       method: req.method ?? null,
