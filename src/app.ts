@@ -233,20 +233,37 @@ export function createApp(deps: GatewayDeps) {
     parts.record(req, undefined, context, result.status);
   }
 
-  async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
-    socket.on('error', () => socket.destroy());
-    const context = parts.beginRequest(req);
+  /** Upgrades run the same pipeline; the answer is written on the raw socket. */
+  async function upgrade(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    context: RequestContext,
+  ) {
     const result = await runPipeline(context, req, 'upgrade', parts.sources, pipelineSettings);
-    if (result.kind !== 'forward') {
-      const answer = result.kind === 'answer' ? result.answer : undefined;
-      if (answer === undefined) throw new TypeError('an upgrade never reaches an endpoint');
-      parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
+    if (result.kind === 'endpoint') throw new TypeError('an upgrade never reaches an endpoint');
+    if (result.kind === 'answer') {
+      parts.record(req, undefined, context, renderOnSocket(socket, result.answer, context));
       return;
     }
     const assertion = await parts.signAssertion(result.context);
+    // A client that left while it was being authorized gets no upstream connection.
+    if (socket.destroyed) return parts.record(req, undefined, context, 499);
     forwardUpgrade(parts.forwarder.deps, req, socket, head, result.context, assertion, (done) =>
       upgradeDone(req, socket, context, done),
     );
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const context = parts.beginRequest(req);
+    // Nothing thrown may escape (DESIGN §3): a bug is a 500 on this socket, never a crash.
+    upgrade(req, socket, head, context).catch((error: unknown) => {
+      parts.sources.observe.failure(context.requestId, error);
+      const answer = { answer: 'page', code: 'ZTNA_ERR_INTERNAL', note: 'internal' } as const;
+      settle(context, answer);
+      parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
+    });
   }
 
   parts.webSockets.start();

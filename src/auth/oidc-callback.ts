@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import { contextOf } from '../pipeline/context.js';
+import { addressedContextOf } from '../pipeline/context.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { GatewayError } from '../errors.js';
 import { readCookie } from '../lib/cookie-header.js';
@@ -99,7 +99,7 @@ export function createCallbackHandler(deps: CallbackDeps) {
   }
 
   return async function finishLogin(req: Request, res: Response): Promise<void> {
-    const context = contextOf(req);
+    const context = addressedContextOf(req);
     const state = typeof req.query.state === 'string' ? req.query.state : undefined;
     const cookieName =
       state === undefined ? undefined : deps.names.loginState(context.scheme, state);
@@ -123,7 +123,7 @@ export function createCallbackHandler(deps: CallbackDeps) {
     try {
       tokens = await client.authorizationCodeGrant(
         configuration,
-        new URL(callbackUrl(context) + context.target!.query),
+        new URL(callbackUrl(context) + context.target.query),
         {
           pkceCodeVerifier: login.codeVerifier,
           expectedState: login.state,

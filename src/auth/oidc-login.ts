@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
-import { contextOf, originOf } from '../pipeline/context.js';
+import { addressedContextOf, originOf } from '../pipeline/context.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { cookieNames } from '../lib/cookie-header.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -85,8 +85,8 @@ function dropStaleLogins(
  */
 export function createLoginHandler(deps: LoginDeps) {
   return async function startLogin(req: Request, res: Response): Promise<void> {
-    const context = contextOf(req);
-    const base = { scheme: context.scheme, authority: context.host!.authority };
+    const context = addressedContextOf(req);
+    const base = { scheme: context.scheme, authority: context.host.authority };
     const returnTo =
       resolveRedirectTarget(req.query.rd, base, (host) => context.table.index.hasHost(host)) ??
       `${originOf(context)}/`;

@@ -12,7 +12,7 @@ import { mePage } from '../pages/me.js';
 import type { Middleware } from '../pages/render.js';
 import type { Answer } from '../pipeline/answer.js';
 import { signInAgain } from '../pipeline/authenticate.js';
-import { contextOf } from '../pipeline/context.js';
+import { addressedContextOf, contextOf } from '../pipeline/context.js';
 import type { HttpRenderer } from '../pipeline/render-http.js';
 import { settle } from '../pipeline/run.js';
 
@@ -81,18 +81,10 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     res.json(deps.jwks);
   });
   router.get('/.ztna/me', async (req: Request, res: Response) => {
-    const context = contextOf(req);
+    const context = addressedContextOf(req);
     const session = req.session;
-    const { host, target } = context;
-    if (host === undefined || target === undefined)
-      throw new TypeError('gateway endpoint reached before routing: pipeline order bug');
     if (session?.user === undefined || session.createdAt === undefined)
-      return answerWith(
-        deps,
-        req,
-        res,
-        signInAgain({ scheme: context.scheme, host, target }, 'unauthenticated'),
-      );
+      return answerWith(deps, req, res, signInAgain(context, 'unauthenticated'));
     context.identity = session.user;
     context.auth = 'session';
     context.outcome = 'allow';

@@ -142,7 +142,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   proxyServer.on('upgrade', (req, socket: Socket, head: Buffer) => {
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
-    void gateway.handleUpgrade(req, socket, head);
+    gateway.handleUpgrade(req, socket, head);
   });
 
   proxyServer.on('connect', (req, socket: Socket) => gateway.handleConnect(req, socket));

@@ -90,7 +90,9 @@ async function authenticateSession(
     await sources.endSession(session);
     return signInAgain(context, 'refresh_rejected');
   }
-  if (refreshed === 'refreshed') await sources.saveSession(session);
+  // Saved only if the session still exists: a logout or revocation during the refresh wins.
+  if (refreshed === 'refreshed' && !(await sources.saveSession(session)))
+    return signInAgain(context, 'session_ended');
   return {
     identity: session.data.user,
     auth: 'session',

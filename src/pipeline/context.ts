@@ -109,6 +109,24 @@ export function contextOf(req: IncomingMessage): RequestContext {
   return context;
 }
 
+/** A request routed to the gateway's own endpoints: its canonical host and target are known. */
+export type AddressedContext = RequestContext & {
+  readonly host: CanonicalHost;
+  readonly target: CanonicalTarget;
+};
+
+/** The context of a request the gateway's own endpoints answer (they run after routing). */
+export function addressedContextOf(req: IncomingMessage): AddressedContext {
+  const context = contextOf(req);
+  if (!isAddressed(context))
+    throw new TypeError('gateway endpoint reached before routing: pipeline order bug');
+  return context;
+}
+
+function isAddressed(context: RequestContext): context is AddressedContext {
+  return context.host !== undefined && context.target !== undefined;
+}
+
 /** The origin the client addressed (`https://wiki.corp.example:8443`). */
 export function originOf(context: { scheme: string; host?: CanonicalHost | undefined }): string {
   if (context.host === undefined)

@@ -30,7 +30,8 @@ export async function inspectDevice(
   const deviceId = posture.facts?.deviceId;
   if (verdict === 'bind' && deviceId !== undefined) {
     session.data.deviceId = deviceId;
-    await sources.saveSession(session);
+    // A logout or revocation while the evidence was being verified wins over the binding.
+    if (!(await sources.saveSession(session))) return signInAgain(context, 'session_ended');
   }
   if (verdict === 'device_changed') {
     sources.observe.authEvent('revoked');

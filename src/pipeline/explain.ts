@@ -67,7 +67,7 @@ function describedSources(
         ? undefined
         : { id: 'described', data: { user: identity, createdAt: at } as never },
     touchSession: nothing,
-    saveSession: async () => undefined,
+    saveSession: async () => true,
     endSession: async () => undefined,
     refreshSession: async () => 'fresh',
     collectPosture: async () => posture ?? { source: 'none', facts: undefined, email: undefined },

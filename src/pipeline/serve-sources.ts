@@ -51,10 +51,7 @@ export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
     readSession: (head, scheme) => deps.readSession(head.headers, scheme),
     // The idle timeout counts from the last use; a failed touch is not worth failing a request.
     touchSession: (session) => store.touch?.(session.id, session.data, () => undefined),
-    saveSession: (session) =>
-      new Promise((resolve, reject) =>
-        store.set(session.id, session.data, callback(resolve, reject)),
-      ),
+    saveSession: (session) => store.update(session.id, session.data),
     endSession: async (session) => {
       await new Promise<void>((resolve, reject) =>
         store.destroy(session.id, callback(resolve, reject)),

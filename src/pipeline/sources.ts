@@ -24,8 +24,11 @@ export interface PipelineSources {
   readSession(head: RequestHead, scheme: 'http' | 'https'): Promise<LiveSession | undefined>;
   /** Keeps a live session from idling out (the store's idle timeout). */
   touchSession(session: LiveSession): void;
-  /** Writes a session whose data a step changed (device bound, tokens refreshed). */
-  saveSession(session: LiveSession): Promise<void>;
+  /**
+   * Writes a session whose data a step changed (device bound, tokens refreshed), only if it
+   * still exists: false when it was ended meanwhile (the request must not go on with it).
+   */
+  saveSession(session: LiveSession): Promise<boolean>;
   /** Ends a session: gone from the store, its WebSockets closed. */
   endSession(session: LiveSession): Promise<void>;
   /** Refreshes expired IdP tokens; on `refreshed`, `session.data` holds the new tokens and user. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -97,6 +98,13 @@ export function prepareUpstreamHeaders(
   if (assertion !== undefined) headers[deps.assertionHeader] = assertion;
 }
 
+/** The TLS name to send and verify for an https upstream: `server_name`, else its host name. */
+function upstreamServerName(route: CompiledRoute): string | undefined {
+  if (route.upstream.protocol !== 'https:') return undefined;
+  const hostname = route.upstream.hostname;
+  return route.upstreamTls?.serverName ?? (isIP(hostname) === 0 ? hostname : undefined);
+}
+
 /** Whether the client request has a body to stream (RFC 9112 §6.3). */
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -193,20 +201,24 @@ export function createForwarder(deps: ForwarderDeps) {
       // Read before the client's framing headers are stripped.
       const body = hasBody(req) ? req : null;
       prepareUpstreamHeaders(req, context, deps, assertion, false);
-      deps.pools.poolFor(route).dispatch(
-        {
-          origin: route.upstream.origin,
-          method: req.method!,
-          path: upstreamTarget(route, target.path, target.query),
-          headers: req.headers as Record<string, string | string[]>,
-          body,
-          headersTimeout: route.timeoutMs,
-          bodyTimeout: route.timeoutMs,
-          // A client's request is the client's to retry; the gateway never replays it.
-          idempotent: false,
-        },
-        new ForwardedRequest(req, res, context, forwarder),
-      );
+      // undici honours `servername` per request; its typings do not list it.
+      const options: Dispatcher.DispatchOptions & { servername?: string | undefined } = {
+        origin: route.upstream.origin,
+        method: context.method,
+        path: upstreamTarget(route, target.path, target.query),
+        headers: req.headers as Record<string, string | string[]>,
+        body,
+        // The name the upstream's certificate must carry: the configured one, never the
+        // client's Host (which preserve_host forwards, and undici would otherwise use).
+        servername: upstreamServerName(route),
+        headersTimeout: route.timeoutMs,
+        bodyTimeout: route.timeoutMs,
+        // A client's request is the client's to retry; the gateway never replays it.
+        idempotent: false,
+      };
+      deps.pools
+        .poolFor(route)
+        .dispatch(options, new ForwardedRequest(req, res, context, forwarder));
     },
 
     /** An upstream failure: 502/504 page when nothing was sent yet, else a cut connection. */

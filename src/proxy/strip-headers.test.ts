@@ -1,6 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import type { IncomingHttpHeaders } from 'node:http';
-import { responseHeadersForClient, stripClientHeaders, toHeaderValue } from './strip-headers.js';
+import {
+  responseHeaderPairs,
+  responseHeadersForClient,
+  stripClientHeaders,
+  toHeaderValue,
+} from './strip-headers.js';
 
 const isGatewayCookie = (name: string) =>
   name === 'ztna_session' || name.startsWith('ztna_session_login_');
@@ -76,6 +81,37 @@ describe('responseHeadersForClient', () => {
       isGatewayCookie,
     );
     expect(out).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['app=1'] });
+  });
+});
+
+describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () => {
+  test('drops hop-by-hop, Connection-named, gateway and nameless Set-Cookies; keeps repeats', () => {
+    const raw = [
+      'Content-Type',
+      'text/plain',
+      'Connection',
+      'keep-alive, X-Hop',
+      'X-Hop',
+      '1',
+      'Set-Cookie',
+      'ztna_session=evil; Path=/',
+      'Set-Cookie',
+      '=ztna_session=s%3Aplanted.sig; Path=/',
+      'Set-Cookie',
+      'ztna_session; Path=/',
+      'Set-Cookie',
+      'app=1',
+      'Set-Cookie',
+      'pref=dark',
+    ].map((text) => Buffer.from(text, 'latin1'));
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      'Content-Type',
+      'text/plain',
+      'Set-Cookie',
+      'app=1',
+      'Set-Cookie',
+      'pref=dark',
+    ]);
   });
 });
 

@@ -122,6 +122,19 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
 }
 
 /**
+ * Whether an upstream's Set-Cookie may reach the browser: not for a gateway cookie, and not
+ * nameless. A browser keeps `Set-Cookie: =ztna_session=…` as a cookie with an empty name and
+ * sends it back as `ztna_session=…` (RFC 6265bis §5.6): a way to plant the gateway's session.
+ */
+function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boolean): boolean {
+  const end = line.indexOf(';');
+  const pair = end === -1 ? line : line.slice(0, end);
+  const eq = pair.indexOf('=');
+  const name = eq === -1 ? '' : pair.slice(0, eq).trim();
+  return name !== '' && !isGatewayCookie(name);
+}
+
+/**
  * Copies an upstream response's headers for the client, without hop-by-hop headers (and those
  * the upstream's `Connection` names) and without any Set-Cookie for a gateway cookie: an
  * upstream must not be able to plant or clear the gateway's session.
@@ -135,9 +148,7 @@ export function responseHeadersForClient(
   for (const [key, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(key) || named.has(key)) continue;
     if (key === 'set-cookie') {
-      const kept = (value as string[]).filter(
-        (line) => !isGatewayCookie(line.slice(0, line.indexOf('=')).trim()),
-      );
+      const kept = (value as string[]).filter((line) => mayPassSetCookie(line, isGatewayCookie));
       if (kept.length > 0) out[key] = kept;
       continue;
     }
@@ -167,8 +178,7 @@ export function responseHeaderPairs(
     const key = name.toLowerCase();
     const value = raw[i + 1]!.toString('latin1');
     if (HOP_BY_HOP.has(key) || named?.has(key)) continue;
-    if (key === 'set-cookie' && isGatewayCookie(value.slice(0, value.indexOf('=')).trim()))
-      continue;
+    if (key === 'set-cookie' && !mayPassSetCookie(value, isGatewayCookie)) continue;
     out.push(name, value);
   }
   return out;

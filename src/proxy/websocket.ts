@@ -54,9 +54,10 @@ export function forwardUpgrade(
     }),
   });
   let answered = false;
+  // Before an answer, a failure is the client's 502/504 (written by `done`'s caller); after
+  // one, the connection is simply cut.
   const fail = (error: unknown) => {
-    socket.destroy();
-    if (answered) return;
+    if (answered) return void socket.destroy();
     answered = true;
     done({ failed: classifyUpstreamError(error) });
   };
@@ -64,10 +65,15 @@ export function forwardUpgrade(
     proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
   );
   proxyReq.on('error', fail);
+  // A client gone before the upstream answered takes the upstream request with it.
   socket.on('close', () => proxyReq.destroy());
 
   proxyReq.on('upgrade', (proxyRes: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
     answered = true;
+    if (socket.destroyed) {
+      upstream.destroy();
+      return done({ status: 499 });
+    }
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
     upstream.on('close', () => socket.destroy());
@@ -75,7 +81,7 @@ export function forwardUpgrade(
     const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
     // The upgrade's own hop-by-hop headers belong to this answer.
     pairs.push('Connection', 'Upgrade', 'Upgrade', String(proxyRes.headers.upgrade ?? 'websocket'));
-    socket.write(responseHead(101, 'Switching Protocols', pairs));
+    socket.write(responseHead(101, 'Switching Protocols', pairs), 'latin1');
     if (upstreamHead.length > 0) socket.write(upstreamHead);
     if (head.length > 0) upstream.write(head);
     upstream.setTimeout(0);
@@ -85,13 +91,22 @@ export function forwardUpgrade(
 
   // The upstream refused the upgrade: pass its answer on, filtered, and close.
   proxyReq.on('response', (proxyRes: IncomingMessage) => {
-    answered = true;
     const status = proxyRes.statusCode ?? 502;
+    // A 101 without `Upgrade` opens no tunnel: it is a broken answer, not one to relay.
+    if (status === 101) {
+      proxyRes.destroy();
+      return fail(Object.assign(new Error('101 without an upgrade'), { code: 'ECONNRESET' }));
+    }
+    answered = true;
     const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
     socket.write(
       responseHead(status, proxyRes.statusMessage ?? '', [...pairs, 'Connection', 'close']),
+      'latin1',
     );
-    proxyRes.pipe(socket);
+    // The socket left the HTTP server's timeouts when it asked to upgrade: once the answer is
+    // written, close it outright rather than wait for the client's half of the close.
+    proxyRes.pipe(socket, { end: false });
+    proxyRes.on('end', () => socket.destroySoon());
     proxyRes.on('error', () => socket.destroy());
     done({ status });
   });

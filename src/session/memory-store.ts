@@ -56,6 +56,13 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
     if (callback) process.nextTick(callback);
   }
 
+  /** Check and write in one synchronous step: nothing can end the session in between. */
+  async update(sid: string, data: SessionData): Promise<boolean> {
+    if (this.live(sid) === undefined) return false;
+    this.set(sid, data);
+    return true;
+  }
+
   override touch(sid: string, _data: SessionData, callback?: Callback): void {
     const entry = this.live(sid);
     if (entry !== undefined) entry.expiresAt = this.now() + this.idleMs;

@@ -57,11 +57,13 @@ function unavailable(cause: unknown): GatewayError {
 export class RedisSessionStore extends RedisStore implements GatewayStore {
   private readonly redis: Client;
   private readonly maxAgeSeconds: number;
+  private readonly idleSeconds: number;
 
   constructor(client: Client, idleMs: number, maxAgeMs: number) {
     const idleSeconds = Math.max(1, Math.ceil(idleMs / 1000));
     super({ client, prefix: SESSION_PREFIX, ttl: () => idleSeconds });
     this.redis = client;
+    this.idleSeconds = idleSeconds;
     this.maxAgeSeconds = Math.max(1, Math.ceil(maxAgeMs / 1000));
   }
 
@@ -88,6 +90,19 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
       return callback?.();
     } catch (error) {
       if (callback) return callback(unavailable(error));
+      throw unavailable(error);
+    }
+  }
+
+  /** `SET … XX`: Redis writes only if the key still exists, atomically across instances. */
+  async update(sid: string, data: SessionData): Promise<boolean> {
+    try {
+      const written = await this.redis.set(SESSION_PREFIX + sid, JSON.stringify(data), {
+        XX: true,
+        EX: this.idleSeconds,
+      });
+      return written === 'OK';
+    } catch (error) {
       throw unavailable(error);
     }
   }

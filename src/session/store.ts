@@ -16,6 +16,12 @@ export interface SessionSummary {
  * (sub or email) for the admin API, revocation, a count and a health check (SPEC §9, §12).
  */
 export interface GatewayStore extends Store {
+  /**
+   * Writes a changed session only if it still exists; false when it was destroyed or revoked
+   * meanwhile. A request in flight (a device binding, a token refresh) must never bring back a
+   * session that logout or an admin ended while it ran (issue 12, item 1).
+   */
+  update(sid: string, data: SessionData): Promise<boolean>;
   /** Live sessions of a user, by `sub` or email. */
   listUserSessions(user: string): Promise<SessionSummary[]>;
   /** Ends every session of a user; returns their ids (to close their WebSockets). */
