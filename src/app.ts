@@ -134,6 +134,7 @@ function createParts(deps: GatewayDeps) {
       metrics,
       sendPage,
       renderHttp,
+      sources,
       log,
       now,
       cookieDomain: settings.session.cookieDomain,

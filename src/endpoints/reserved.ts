@@ -11,10 +11,11 @@ import type { RateLimiter } from '../limits/rate-limiter.js';
 import { mePage } from '../pages/me.js';
 import type { Middleware } from '../pages/render.js';
 import type { Answer } from '../pipeline/answer.js';
-import { signInAgain } from '../pipeline/authenticate.js';
 import { addressedContextOf, contextOf } from '../pipeline/context.js';
 import type { HttpRenderer } from '../pipeline/render-http.js';
-import { settle } from '../pipeline/run.js';
+import { identifyBrowser, settle } from '../pipeline/run.js';
+import type { PipelineSources } from '../pipeline/sources.js';
+import { isAnswer } from '../pipeline/answer.js';
 
 export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionEnded'> {
   readonly cookieDomain: string | undefined;
@@ -26,6 +27,8 @@ export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionE
   /** Bounds /.ztna/login and /.ztna/callback per client: each costs the IdP and the store. */
   readonly signInLimiter: RateLimiter;
   readonly renderHttp: HttpRenderer;
+  /** The pipeline's sources: /.ztna/me runs the same session steps as a route. */
+  readonly sources: PipelineSources;
 }
 
 /** Answers with a pipeline answer: recorded and rendered like any other. */
@@ -80,27 +83,36 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(deps.jwks);
   });
+  // Who am I: through the same session steps as any route, so it never shows a session that
+  // has ended, or one used from another device (issue 12, item 3).
   router.get('/.ztna/me', async (req: Request, res: Response) => {
     const context = addressedContextOf(req);
-    const session = req.session;
-    if (session?.user === undefined || session.createdAt === undefined)
-      return answerWith(deps, req, res, signInAgain(context, 'unauthenticated'));
-    context.identity = session.user;
+    const known = await identifyBrowser(context, req, deps.sources, {
+      sessionMaxAgeMs: deps.sessionMaxAgeMs,
+    });
+    if (isAnswer(known)) return answerWith(deps, req, res, known);
+    const { data } = known.session;
+    context.identity = data.user;
     context.auth = 'session';
+    context.posture = known.posture;
     context.outcome = 'allow';
     context.note = 'me';
     const now = deps.now();
-    const posture = await deps.collectPosture(req.headers, context.peerIp, context.requestId, now);
     const verdicts = [...context.table.postureProfiles].map(([profile, check]) => ({
       profile,
-      failed: check(posture.facts, now),
+      failed: check(known.posture.facts, now),
     }));
     const facts = {
-      createdAt: session.createdAt,
-      expiresAt: session.createdAt + deps.sessionMaxAgeMs,
-      deviceId: session.deviceId,
+      createdAt: data.createdAt,
+      expiresAt: data.createdAt + deps.sessionMaxAgeMs,
+      deviceId: data.deviceId,
     };
-    deps.sendPage(req, res, mePage(session.user, facts, posture, verdicts, now), context.requestId);
+    deps.sendPage(
+      req,
+      res,
+      mePage(data.user, facts, known.posture, verdicts, now),
+      context.requestId,
+    );
   });
   router.use((req: Request, res: Response) =>
     answerWith(deps, req, res, {

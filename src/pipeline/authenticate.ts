@@ -16,7 +16,7 @@ const PUBLIC: AuthFacts = {
 };
 
 /** What a sign-in URL is made of: the origin the client addressed and where it was going. */
-type SignInContext = Pick<Resolved, 'scheme' | 'host' | 'target'>;
+export type SignInContext = Pick<Resolved, 'scheme' | 'host' | 'target'>;
 
 /** The login URL; step-up parameters tell /.ztna/login what to ask the IdP for (SPEC §5). */
 export function loginUrlFor(context: SignInContext, stepUp?: Decision): string {
@@ -69,8 +69,8 @@ async function authenticateBearer(token: string, sources: PipelineSources) {
 }
 
 /** Browsers: a live session, its IdP tokens refreshed when they expire. */
-async function authenticateSession(
-  context: Resolved,
+export async function authenticateSession(
+  context: SignInContext,
   session: LiveSession | undefined,
   sources: PipelineSources,
   maxAgeMs: number,

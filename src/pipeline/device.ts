@@ -14,7 +14,7 @@ const NO_DEVICE: DeviceFacts = { posture: undefined, deviceVerdict: undefined };
  * the session ends and the browser signs in again. Public routes and services have no device.
  */
 export async function inspectDevice(
-  context: Authenticated,
+  context: Pick<Authenticated, 'requestId' | 'peerIp' | 'session' | 'scheme' | 'host' | 'target'>,
   head: RequestHead,
   sources: PipelineSources,
 ): Promise<DeviceFacts | Answer> {

@@ -1,8 +1,16 @@
 import { isGatewayError } from '../errors.js';
 import type { Answer } from './answer.js';
 import { isAnswer, noteOf, outcomeOf } from './answer.js';
-import { authenticate } from './authenticate.js';
-import type { Decided, RequestContext, RequestHead, Resolved } from './context.js';
+import { authenticate, authenticateSession } from './authenticate.js';
+import type { CollectedPosture } from '../posture/collect.js';
+import type { LoadedSession as LiveSession } from '../session/read-session.js';
+import type {
+  AddressedContext,
+  Decided,
+  RequestContext,
+  RequestHead,
+  Resolved,
+} from './context.js';
 import { advance } from './context.js';
 import { decide } from './decide.js';
 import { inspectDevice } from './device.js';
@@ -68,6 +76,28 @@ async function authorize(
   const decided = decide(inspected, sources);
   if (isAnswer(decided)) return settle(context, decided);
   return settleForward(advance(inspected, decided));
+}
+
+/**
+ * The signed-in browser behind a request to one of the gateway's own pages (`/.ztna/me`): the
+ * same session steps as on any route that takes sessions (absolute lifetime, revocation,
+ * token refresh, device binding), so a page never shows what a route would refuse.
+ */
+export async function identifyBrowser(
+  context: AddressedContext,
+  head: RequestHead,
+  sources: PipelineSources,
+  settings: PipelineSettings,
+): Promise<Answer | { readonly session: LiveSession; readonly posture: CollectedPosture }> {
+  const session = await sources.readSession(head, context.scheme);
+  const identified = await authenticateSession(context, session, sources, settings.sessionMaxAgeMs);
+  if (isAnswer(identified)) return identified;
+  const live = identified.session;
+  if (live === undefined) throw new TypeError('a browser session has a session');
+  const device = await inspectDevice({ ...context, session: live }, head, sources);
+  if (isAnswer(device)) return device;
+  const posture = device.posture ?? { source: 'none', facts: undefined, email: undefined };
+  return { session: live, posture };
 }
 
 /**

@@ -163,6 +163,37 @@ describe('sessions end for upgrades exactly as for HTTP', () => {
   });
 });
 
+describe('/.ztna/me applies the same session checks as a route (issue 12, item 3)', () => {
+  const me = (client: TestClient, headers: Record<string, string> = {}) =>
+    client.request(stack.url('app.test', '/.ztna/me'), {
+      headers: { accept: 'application/json', ...headers },
+    });
+
+  test('past the absolute session lifetime it shows nothing and asks to sign in', async () => {
+    const { client } = await signedIn();
+    expect((await me(client)).status).toBe(200);
+    clock += 3 * 3_600_000;
+    try {
+      const reply = await me(client);
+      expect(reply.status).toBe(401);
+      expect(reply.text).not.toContain('alice');
+    } finally {
+      clock = Date.now();
+    }
+  });
+
+  test('from another device it ends the session instead of showing it', async () => {
+    const { client } = await signedIn();
+    const laptop = { 'X-Device-Posture': await mdm.mint(undefined, { sub: 'laptop-1' }) };
+    expect((await me(client, laptop)).json()).toMatchObject({ session: { device_id: 'laptop-1' } });
+    const stolen = await me(client, {
+      'X-Device-Posture': await mdm.mint(undefined, { sub: 'attacker-pc' }),
+    });
+    expect(stolen.status).toBe(401);
+    expect((await me(client, laptop)).status).toBe(401);
+  });
+});
+
 describe('expired IdP tokens are refreshed on upgrade', () => {
   let short: Stack;
   beforeAll(async () => {
