@@ -19,7 +19,8 @@ import type { Metrics } from './metrics/registry.js';
 import { createRouteMeters } from './metrics/route-meters.js';
 import { createPageSecurity, createPageSender } from './pages/render.js';
 import { createRequestStarter } from './pipeline/arrival.js';
-import type { RequestContext } from './pipeline/context.js';
+import { attachContext } from './pipeline/context.js';
+import type { Decided, RequestContext } from './pipeline/context.js';
 import { createHttpRenderer } from './pipeline/render-http.js';
 import { renderOnSocket } from './pipeline/render-socket.js';
 import { runPipeline, settle } from './pipeline/run.js';
@@ -31,7 +32,6 @@ import { createForwarder } from './proxy/forward.js';
 import type { UpstreamPools } from './proxy/pools.js';
 import { forwardUpgrade } from './proxy/websocket.js';
 import type { UpgradeResult } from './proxy/websocket.js';
-import { UPSTREAM_ERROR_CODES } from './proxy/upstream-errors.js';
 import { createWebSocketRegistry } from './proxy/websocket-registry.js';
 import { createCookieNames } from './session/cookie-names.js';
 import { createSessionMiddleware } from './session/middleware.js';
@@ -187,9 +187,11 @@ export function createApp(deps: GatewayDeps) {
         parts.renderHttp(req, res, result.answer, context);
         return;
       case 'endpoint': {
-        // The gateway's own pages see only the canonical target.
+        // The gateway's own pages see only the canonical target, and find the context by
+        // request (express hands them the request only); proxied requests need neither.
         const { target } = result.context;
         if (target !== undefined) req.url = target.path + target.query;
+        attachContext(req, context);
         parts.endpoints(req, res);
         return;
       }
@@ -215,18 +217,13 @@ export function createApp(deps: GatewayDeps) {
   function upgradeDone(
     req: IncomingMessage,
     socket: Socket,
-    context: RequestContext,
+    context: Decided,
     result: UpgradeResult,
   ): void {
     if ('failed' in result) {
-      deps.metrics.upstreamErrors.inc({ route: context.route?.name ?? '', kind: result.failed });
-      context.note = `upstream_${result.failed}`;
-      const status = renderOnSocket(
-        socket,
-        { answer: 'page', code: UPSTREAM_ERROR_CODES[result.failed], note: context.note },
-        context,
-      );
-      parts.record(req, undefined, context, status);
+      const code = parts.forwarder.noteFailure(result.failed, context);
+      const answer = { answer: 'page', code, note: context.note ?? code } as const;
+      parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
       return;
     }
     if (result.status === 101 && context.session !== undefined)
@@ -251,7 +248,7 @@ export function createApp(deps: GatewayDeps) {
     // A client that left while it was being authorized gets no upstream connection.
     if (socket.destroyed) return parts.record(req, undefined, context, 499);
     forwardUpgrade(parts.forwarder.deps, req, socket, head, result.context, assertion, (done) =>
-      upgradeDone(req, socket, context, done),
+      upgradeDone(req, socket, result.context, done),
     );
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { compilePolicy } from '../policy/compile.js';
@@ -27,9 +28,17 @@ export interface CompiledRoute {
   /** Origins (besides the route's own) whose pages may open its WebSockets, normalized. */
   readonly allowedOrigins: ReadonlySet<string>;
   readonly timeoutMs: number;
-  /** PEM text of a private CA and the TLS name to verify, for https upstreams. */
+  /**
+   * For an https upstream: the PEM text of a private CA (undefined: the system CAs), and the
+   * TLS name to send and verify (`server_name`, else the upstream's host name; none for an IP
+   * address), derived once here for HTTP, WebSocket and the connection pool alike.
+   */
   readonly upstreamTls:
-    { readonly ca?: string | undefined; readonly serverName?: string | undefined } | undefined;
+    | {
+        readonly ca: string | undefined;
+        readonly serverName: string | undefined;
+      }
+    | undefined;
   readonly public: boolean;
   /** `audit`: would-be denials are logged and counted but let through (SPEC §4.2). */
   readonly mode: 'enforce' | 'audit';
@@ -97,7 +106,7 @@ function compileRoute(
     websockets: route.websockets,
     allowedOrigins: new Set((route.allowed_origins ?? []).map((o) => new URL(o).origin)),
     timeoutMs: route.timeout,
-    upstreamTls: route.upstream_tls && { ca, serverName: route.upstream_tls.server_name },
+    upstreamTls: upstreamTlsOf(route, ca),
     public: route.public,
     mode: route.mode ?? defaults.mode,
     auth: new Set(route.auth ?? defaults.auth),
@@ -108,6 +117,15 @@ function compileRoute(
     },
     access: compileAccess(route, context),
   };
+}
+
+function upstreamTlsOf(route: RouteConfig, ca: string | undefined): CompiledRoute['upstreamTls'] {
+  const upstream = new URL(route.upstream);
+  if (upstream.protocol !== 'https:') return undefined;
+  // URL keeps IPv6 literals in brackets: `[::1]`.
+  const host = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
+  const serverName = route.upstream_tls?.server_name ?? (isIP(host) === 0 ? host : undefined);
+  return { ca, serverName };
 }
 
 /** What compiling routes needs beyond routes.yaml itself. */

@@ -1,3 +1,4 @@
+import type { SessionData } from 'express-session';
 import type { CompiledRoute, RouteTable } from '../config/route-table.js';
 import type { TraceEntry } from '../policy/evaluate.js';
 import { ALLOW_PUBLIC } from '../policy/reasons.js';
@@ -65,7 +66,7 @@ function describedSources(
     readSession: async () =>
       identity === undefined
         ? undefined
-        : { id: 'described', data: { user: identity, createdAt: at } as never },
+        : { id: 'described', data: { user: identity, createdAt: at } as SessionData },
     touchSession: nothing,
     saveSession: async () => true,
     endSession: async () => undefined,

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../config/route-table.js';
+import type { ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { RouteMeters } from '../metrics/route-meters.js';
 import { errorPage } from '../pages/error.js';
@@ -98,13 +98,6 @@ export function prepareUpstreamHeaders(
   if (assertion !== undefined) headers[deps.assertionHeader] = assertion;
 }
 
-/** The TLS name to send and verify for an https upstream: `server_name`, else its host name. */
-function upstreamServerName(route: CompiledRoute): string | undefined {
-  if (route.upstream.protocol !== 'https:') return undefined;
-  const hostname = route.upstream.hostname;
-  return route.upstreamTls?.serverName ?? (isIP(hostname) === 0 ? hostname : undefined);
-}
-
 /** Whether the client request has a body to stream (RFC 9112 §6.3). */
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -136,11 +129,6 @@ class ForwardedRequest implements Dispatcher.DispatchHandler {
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
   };
 
-  private readonly onDrain = (): void => {
-    this.waitingForDrain = false;
-    this.resumeUpstream?.();
-  };
-
   onConnect(abort: (error?: Error) => void): void {
     this.abortUpstream = abort;
     if (this.res.destroyed) abort(new Error('client went away'));
@@ -166,9 +154,13 @@ class ForwardedRequest implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.res.write(chunk)) return true;
+    // Only a slow client gets a 'drain' listener: most responses never need one.
     if (!this.waitingForDrain) {
       this.waitingForDrain = true;
-      this.res.once('drain', this.onDrain);
+      this.res.once('drain', () => {
+        this.waitingForDrain = false;
+        this.resumeUpstream?.();
+      });
     }
     return false;
   }
@@ -210,7 +202,7 @@ export function createForwarder(deps: ForwarderDeps) {
         body,
         // The name the upstream's certificate must carry: the configured one, never the
         // client's Host (which preserve_host forwards, and undici would otherwise use).
-        servername: upstreamServerName(route),
+        servername: route.upstreamTls?.serverName,
         headersTimeout: route.timeoutMs,
         bodyTimeout: route.timeoutMs,
         // A client's request is the client's to retry; the gateway never replays it.
@@ -221,27 +213,28 @@ export function createForwarder(deps: ForwarderDeps) {
         .dispatch(options, new ForwardedRequest(req, res, context, forwarder));
     },
 
-    /** An upstream failure: 502/504 page when nothing was sent yet, else a cut connection. */
-    fail(error: unknown, req: IncomingMessage, res: ServerResponse, context: Decided): void {
+    /**
+     * Counts, logs and notes an upstream failure (HTTP and WebSocket alike); returns the error
+     * code of the page the client gets when nothing was sent to it yet.
+     */
+    noteFailure(error: unknown, context: Decided): ErrorCode {
       const kind = classifyUpstreamError(error);
       const route = context.route.name;
-      if (res.destroyed) return; // The client left first: nothing failed upstream.
       deps.metrics.upstreamErrors.inc({ route, kind });
       deps.log.warn(
-        {
-          request_id: context.requestId,
-          route,
-          kind,
-          code: (error as { code?: string }).code,
-        },
+        { request_id: context.requestId, route, kind, code: (error as { code?: string }).code },
         'upstream request failed',
       );
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
       context.note = `upstream_${kind}`;
-      deps.sendPage(req, res, errorPage(UPSTREAM_ERROR_CODES[kind]), context.requestId);
+      return UPSTREAM_ERROR_CODES[kind];
+    },
+
+    /** An upstream failure: 502/504 page when nothing was sent yet, else a cut connection. */
+    fail(error: unknown, req: IncomingMessage, res: ServerResponse, context: Decided): void {
+      if (res.destroyed) return; // The client left first: nothing failed upstream.
+      const code = forwarder.noteFailure(error, context);
+      if (res.headersSent) res.destroy();
+      else deps.sendPage(req, res, errorPage(code), context.requestId);
     },
   };
   return forwarder;

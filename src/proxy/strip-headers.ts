@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { removeCookies } from '../lib/cookie-header.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus the non-standard ones proxies still see. */
@@ -135,32 +135,11 @@ function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boole
 }
 
 /**
- * Copies an upstream response's headers for the client, without hop-by-hop headers (and those
- * the upstream's `Connection` names) and without any Set-Cookie for a gateway cookie: an
- * upstream must not be able to plant or clear the gateway's session.
- */
-export function responseHeadersForClient(
-  headers: IncomingHttpHeaders,
-  isGatewayCookie: (name: string) => boolean,
-): OutgoingHttpHeaders {
-  const named = connectionTokens(headers.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(key) || named.has(key)) continue;
-    if (key === 'set-cookie') {
-      const kept = (value as string[]).filter((line) => mayPassSetCookie(line, isGatewayCookie));
-      if (kept.length > 0) out[key] = kept;
-      continue;
-    }
-    out[key] = value;
-  }
-  return out;
-}
-
-/**
- * The same filter on raw header pairs (`[name, value, name, value, …]`, as undici and
- * `IncomingMessage.rawHeaders` give them), returned as a flat list for `writeHead`: repeated
- * headers stay repeated and nothing is parsed into an object per response.
+ * An upstream response's headers for the client, from raw pairs (`[name, value, …]`, as undici
+ * and `IncomingMessage.rawHeaders` give them), as a flat list for `writeHead`: without
+ * hop-by-hop headers (and those the upstream's `Connection` names) and without any Set-Cookie
+ * for a gateway cookie, so an upstream can never plant or clear the gateway's session.
+ * Repeated headers stay repeated; nothing is parsed into an object per response.
  */
 export function responseHeaderPairs(
   raw: readonly (string | Buffer)[],

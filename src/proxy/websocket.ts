@@ -6,7 +6,6 @@ import type { Decided } from '../pipeline/context.js';
 import type { ForwarderDeps } from './forward.js';
 import { prepareUpstreamHeaders, upstreamTarget } from './forward.js';
 import { responseHeaderPairs } from './strip-headers.js';
-import { classifyUpstreamError } from './upstream-errors.js';
 
 /** A response head for a raw socket, from filtered header pairs. */
 function responseHead(status: number, message: string, pairs: readonly string[]): string {
@@ -16,8 +15,7 @@ function responseHead(status: number, message: string, pairs: readonly string[])
 }
 
 /** How the upstream answered an upgrade: the status the client got, or the failure. */
-export type UpgradeResult =
-  { readonly status: number } | { readonly failed: ReturnType<typeof classifyUpstreamError> };
+export type UpgradeResult = { readonly status: number } | { readonly failed: unknown };
 
 /**
  * Forwards an authorized WebSocket upgrade (SPEC §2 step 7). The upstream's answer, a 101 or
@@ -50,6 +48,7 @@ export function forwardUpgrade(
     ...(secure && {
       rejectUnauthorized: true,
       ...(tls?.ca !== undefined && { ca: tls.ca }),
+      // The route's TLS name: with preserve_host, Node would otherwise take the client's Host.
       ...(tls?.serverName !== undefined && { servername: tls.serverName }),
     }),
   });
@@ -59,7 +58,7 @@ export function forwardUpgrade(
   const fail = (error: unknown) => {
     if (answered) return void socket.destroy();
     answered = true;
-    done({ failed: classifyUpstreamError(error) });
+    done({ failed: error });
   };
   proxyReq.setTimeout(route.timeoutMs, () =>
     proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
