@@ -29,14 +29,16 @@ export interface CompiledRoute {
   readonly allowedOrigins: ReadonlySet<string>;
   readonly timeoutMs: number;
   /**
-   * For an https upstream: the PEM text of a private CA (undefined: the system CAs), and the
-   * TLS name to send and verify (`server_name`, else the upstream's host name; none for an IP
-   * address), derived once here for HTTP, WebSocket and the connection pool alike.
+   * For an https upstream: the PEM text of a private CA (undefined: the system CAs); the TLS
+   * name to send (`server_name`, else the upstream's host name; none for an IP address); and
+   * the identity its certificate must carry (that name, or the IP address). Never the
+   * client's Host, which preserve_host forwards.
    */
   readonly upstreamTls:
     | {
         readonly ca: string | undefined;
         readonly serverName: string | undefined;
+        readonly identity: string;
       }
     | undefined;
   readonly public: boolean;
@@ -125,7 +127,7 @@ function upstreamTlsOf(route: RouteConfig, ca: string | undefined): CompiledRout
   // URL keeps IPv6 literals in brackets: `[::1]`.
   const host = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
   const serverName = route.upstream_tls?.server_name ?? (isIP(host) === 0 ? host : undefined);
-  return { ca, serverName };
+  return { ca, serverName, identity: serverName ?? host };
 }
 
 /** What compiling routes needs beyond routes.yaml itself. */

@@ -1,5 +1,16 @@
+import { checkServerIdentity } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { Pool } from 'undici';
 import type { CompiledRoute } from '../config/route-table.js';
+
+/**
+ * Verifies an upstream certificate against the route's own identity. Without it, an IP
+ * upstream with preserve_host would be checked against the TLS name undici takes from the
+ * forwarded Host header: a name the client chose.
+ */
+export function checkIdentityOf(identity: string) {
+  return (_servername: string, cert: PeerCertificate) => checkServerIdentity(identity, cert);
+}
 
 /**
  * Keep-alive connection pools to upstreams, one per origin and TLS setting, shared across
@@ -25,6 +36,7 @@ export function createUpstreamPools() {
           rejectUnauthorized: true,
           ...(tls?.ca !== undefined && { ca: tls.ca }),
           ...(tls?.serverName !== undefined && { servername: tls.serverName }),
+          ...(tls !== undefined && { checkServerIdentity: checkIdentityOf(tls.identity) }),
         },
       });
       pools.set(key, pool);

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Decided } from '../pipeline/context.js';
 import type { ForwarderDeps } from './forward.js';
 import { prepareUpstreamHeaders, upstreamTarget } from './forward.js';
+import { checkIdentityOf } from './pools.js';
 import { responseHeaderPairs } from './strip-headers.js';
 
 /** A response head for a raw socket, from filtered header pairs. */
@@ -50,6 +51,7 @@ export function forwardUpgrade(
       ...(tls?.ca !== undefined && { ca: tls.ca }),
       // The route's TLS name: with preserve_host, Node would otherwise take the client's Host.
       ...(tls?.serverName !== undefined && { servername: tls.serverName }),
+      ...(tls !== undefined && { checkServerIdentity: checkIdentityOf(tls.identity) }),
     }),
   });
   let answered = false;
@@ -64,8 +66,16 @@ export function forwardUpgrade(
     proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
   );
   proxyReq.on('error', fail);
-  // A client gone before the upstream answered takes the upstream request with it.
-  socket.on('close', () => proxyReq.destroy());
+  // A client gone before the upstream answered takes the upstream request with it, and is
+  // recorded as such (499): that is no upstream failure.
+  // Upgrade sockets allow half-open connections: a client's FIN alone would never close it.
+  socket.once('end', () => socket.destroy());
+  socket.on('close', () => {
+    proxyReq.destroy();
+    if (answered) return;
+    answered = true;
+    done({ status: 499 });
+  });
 
   proxyReq.on('upgrade', (proxyRes: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
     answered = true;

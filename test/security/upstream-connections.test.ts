@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
@@ -9,17 +10,21 @@ import { WebSocketServer } from 'ws';
 import { createPostureIssuer } from '../harness/posture-issuer.js';
 import type { PostureIssuer } from '../harness/posture-issuer.js';
 import { openSocket, rawRequest, rawUpgradeHead } from '../harness/raw-http.js';
-import { startStack, TEST_CERT_FILE, TEST_KEY_FILE } from '../harness/stack.js';
+import { sampleValue, startStack, TEST_CERT_FILE, TEST_KEY_FILE } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
 
 // Findings of the attack review of the single pipeline (issue 10), each a regression test:
 // what the gateway's connections to upstreams and its raw upgrade sockets must never do.
+
+const FIXTURES = dirname(TEST_CERT_FILE);
 
 let stack: Stack;
 let service: PostureIssuer;
 const servers: Server[] = [];
 /** TLS names the https upstream was asked for. */
 const serverNames: string[] = [];
+/** TLS names of each connection the https upstream accepted (upgrades never reach a handler). */
+const handshakes: string[] = [];
 /** WebSockets the slow-auth upstream accepted, and how many are still open. */
 const wss = new WebSocketServer({ noServer: true });
 let jwksDelayMs = 0;
@@ -39,6 +44,16 @@ beforeAll(async () => {
         serverNames.push(String((req.socket as TLSSocket).servername));
         res.end('tls ok');
       },
+    ).on('secureConnection', (socket: TLSSocket) => handshakes.push(String(socket.servername))),
+  );
+  // An https upstream addressed by IP whose certificate names hosts only, not that IP.
+  const namesOnlyPort = await listen(
+    createHttpsServer(
+      {
+        cert: readFileSync(join(FIXTURES, 'names-only.crt')),
+        key: readFileSync(join(FIXTURES, 'names-only.key')),
+      },
+      (_req, res) => res.end('names only'),
     ),
   );
   const jwksPort = await listen(
@@ -63,6 +78,8 @@ beforeAll(async () => {
       socket.once('data', () => socket.end('HTTP/1.1 101 Switching Protocols\r\n\r\n')),
     ),
   );
+  // An upstream that accepts an upgrade's connection and never answers it.
+  const silentPort = await listen(createNetServer((socket) => socket.on('error', () => undefined)));
   stack = await startStack({
     gatewayExtra: `service_tokens:
   - issuer: https://svc.test
@@ -76,6 +93,12 @@ routes:
     public: true
     preserve_host: true
     upstream_tls: { ca_file: ${TEST_CERT_FILE}, server_name: app.test }
+  - name: by-ip
+    host: "*.byip.test"
+    upstream: https://127.0.0.1:${namesOnlyPort}
+    public: true
+    preserve_host: true
+    upstream_tls: { ca_file: ${join(FIXTURES, 'names-only.crt')} }
   - name: api
     host: api.test
     upstream: http://127.0.0.1:${wsPort}
@@ -84,6 +107,10 @@ routes:
   - name: down
     host: down.test
     upstream: http://127.0.0.1:1
+    public: true
+  - name: silent
+    host: silent.test
+    upstream: http://127.0.0.1:${silentPort}
     public: true
   - name: bare101
     host: bare101.test
@@ -109,6 +136,24 @@ describe('https upstreams are verified against their configured name', () => {
       expect(reply.status).toBe(200);
     }
     expect(serverNames).toEqual(['app.test', 'app.test']);
+  });
+
+  test('an upstream addressed by IP must prove that IP, whatever Host the client sends', async () => {
+    // The certificate is valid for *.byip.test, the very names a client may send as Host; it
+    // does not name 127.0.0.1, so the gateway must refuse it (502), on HTTP and WebSocket.
+    const reply = await rawRequest(
+      stack.port,
+      `GET /x HTTP/1.1\r\nHost: evil.byip.test\r\nConnection: close\r\n\r\n`,
+    );
+    expect(reply.status).toBe(502);
+    expect(reply.body).not.toContain('names only');
+    expect((await rawUpgradeHead(stack.port, 'evil.byip.test', '/ws')).status).toBe(502);
+  });
+
+  test('so is a WebSocket upgrade to it', async () => {
+    const before = handshakes.length;
+    await rawUpgradeHead(stack.port, 'wiki.corp.test', '/ws');
+    expect(handshakes.slice(before)).toEqual(['app.test']);
   });
 });
 
@@ -180,6 +225,21 @@ describe('raw upgrade sockets', () => {
     expect(await stack.auditLine((l) => l.route === 'down' && l.websocket === true)).toMatchObject({
       status: 502,
     });
+  });
+
+  test('a client that leaves before the upstream answers is no upstream failure (499)', async () => {
+    const socket = await openSocket(stack.port);
+    socket.on('error', () => undefined);
+    socket.write(
+      'GET /ws HTTP/1.1\r\nHost: silent.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    expect(await stack.auditLine((l) => l.route === 'silent')).toMatchObject({ status: 499 });
+    expect(
+      sampleValue(await stack.metrics(), 'ztna_upstream_errors_total', { route: 'silent' }),
+    ).toBe(0);
   });
 
   test('an upstream 101 without an upgrade is a broken answer (502), not relayed', async () => {
