@@ -100,7 +100,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const { settings, loggers } = options;
   const metrics = createMetrics();
   const oidc = createOidcClient(settings.idp, loggers.log);
-  const store = createSessionStore(settings.session, loggers.log);
+  const store = await createSessionStore(settings.session, loggers.log);
   const pools = createUpstreamPools();
   const reloader = createRoutesReloader({
     file: options.routesFile ?? '',
