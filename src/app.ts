@@ -37,6 +37,7 @@ import { createCookieNames } from './session/cookie-names.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createSessionReader } from './session/read-session.js';
 import type { GatewayStore } from './session/store.js';
+import type { RevocationBus, RevocationSource } from './revocation/bus.js';
 
 /** What the pipeline needs from the outside world; `gateway/start.ts` builds it. */
 export interface GatewayDeps {
@@ -45,6 +46,8 @@ export interface GatewayDeps {
   readonly routes: () => RouteTable;
   readonly oidc: OidcClient;
   readonly store: GatewayStore;
+  /** Carries revocations to the other instances sharing the store (SPEC §12). */
+  readonly revocations: RevocationBus;
   readonly pools: UpstreamPools;
   readonly metrics: Metrics;
   readonly loggers: Loggers;
@@ -81,7 +84,29 @@ function createParts(deps: GatewayDeps) {
     log,
   });
   const webSockets = createWebSocketRegistry(deps.store, log);
-  const onSessionEnded = (sid: string) => void webSockets.closeSessions([sid]);
+  // Lag is wall-clock time across instances: the injected clock of tests moves in hours.
+  const observeLag = (source: RevocationSource, at: number) =>
+    metrics.revocationLag.observe({ source }, Math.max(0, Date.now() - at) / 1000);
+  /**
+   * Enforces the end of sessions here at once (their WebSockets close) and tells every other
+   * instance, whose WebSockets close when the message arrives. The store refuses them already.
+   */
+  const endSessions = (sids: readonly string[], source: RevocationSource): number => {
+    const at = Date.now();
+    const closed = webSockets.closeSessions(sids);
+    observeLag(source, at);
+    void deps.revocations.publish({ sids, source, at });
+    return closed;
+  };
+  deps.revocations.onRevocation((revocation) => {
+    const closed = webSockets.closeSessions(revocation.sids);
+    observeLag(revocation.source, revocation.at);
+    if (closed > 0)
+      log.info(
+        { source: revocation.source, websockets_closed: closed },
+        'closed WebSockets of sessions revoked on another instance',
+      );
+  });
   const sources = createServeSources({
     store: deps.store,
     readSession: createSessionReader(deps.store, settings.session.secret, names),
@@ -94,7 +119,7 @@ function createParts(deps: GatewayDeps) {
     }),
     authenticateBearer: createBearerAuthenticator(serviceJwts, metrics),
     collectPosture,
-    onSessionEnded,
+    onSessionEnded: (sid: string) => void endSessions([sid], 'session_check'),
     metrics,
     log,
     now,
@@ -141,7 +166,7 @@ function createParts(deps: GatewayDeps) {
       sessionMaxAgeMs: settings.session.maxAgeMs,
       pageSecurity,
       jwks: deps.assertionKeys.jwks,
-      onSessionEnded,
+      onSessionEnded: (sid: string) => void endSessions([sid], 'logout'),
       signInLimiter: createRateLimiter({ perMinute: settings.limits.loginRatePerMinute }),
     }),
   );
@@ -150,6 +175,7 @@ function createParts(deps: GatewayDeps) {
     sources,
     renderHttp,
     webSockets,
+    endSessions,
     forwarder,
     endpoints,
     record: createRecorder(loggers.audit, metrics, meters),
@@ -281,7 +307,7 @@ export function createApp(deps: GatewayDeps) {
       parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
     },
     /** Ends what lives on with these sessions (their WebSockets), after a revocation. */
-    sessionsEnded: (sids: readonly string[]) => parts.webSockets.closeSessions(sids),
+    sessionsEnded: parts.endSessions,
     close: () => parts.webSockets.stop(),
   };
 }

@@ -15,6 +15,7 @@ import type { RouteTable } from '../config/route-table.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
 import { createUpstreamPools } from '../proxy/pools.js';
+import { createRevocationBus } from '../revocation/create-bus.js';
 import { createSessionStore } from '../session/create-store.js';
 
 /**
@@ -101,6 +102,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const metrics = createMetrics();
   const oidc = createOidcClient(settings.idp, loggers.log);
   const store = await createSessionStore(settings.session, loggers.log);
+  const revocations = await createRevocationBus(settings.session, loggers.log);
   const pools = createUpstreamPools();
   const reloader = createRoutesReloader({
     file: options.routesFile ?? '',
@@ -120,6 +122,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     routes: reloader.current,
     oidc,
     store,
+    revocations,
     pools,
     metrics,
     loggers,
@@ -160,7 +163,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       store,
       token: settings.adminToken,
       log: loggers.log,
-      onRevoked: gateway.sessionsEnded,
+      onRevoked: (sids) => gateway.sessionsEnded(sids, 'admin'),
     }),
   );
 
@@ -174,6 +177,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     proxyServer.close();
     oidc.close();
     void store.shutdown();
+    void revocations.close();
     throw error;
   }
   loggers.log.info(
@@ -202,6 +206,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         oidc.close();
         gateway.close();
         await store.shutdown();
+        await revocations.close();
         await pools.close();
         reloader.close();
         loggers.log.info('stopped');

@@ -103,6 +103,13 @@ export function createMetrics() {
       labelNames: ['endpoint'] as const,
       registers: [registry],
     }),
+    revocationLag: new Histogram({
+      name: 'ztna_revocation_lag_seconds',
+      help: 'Time from a revocation on any instance to its enforcement on this one, by source.',
+      labelNames: ['source'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+      registers: [registry],
+    }),
     configReloads: new Counter({
       name: 'ztna_config_reloads_total',
       help: 'routes.yaml reloads, by result (success, failure).',
