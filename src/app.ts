@@ -33,6 +33,8 @@ import type { UpstreamPools } from './proxy/pools.js';
 import { forwardUpgrade } from './proxy/websocket.js';
 import type { UpgradeResult } from './proxy/websocket.js';
 import { createWebSocketRegistry } from './proxy/websocket-registry.js';
+import { createLogoutTokenVerifier } from './auth/backchannel-logout.js';
+import { createBackchannelLogoutHandler } from './endpoints/backchannel-logout.js';
 import { createCookieNames } from './session/cookie-names.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createSessionReader } from './session/read-session.js';
@@ -167,6 +169,22 @@ function createParts(deps: GatewayDeps) {
       pageSecurity,
       jwks: deps.assertionKeys.jwks,
       onSessionEnded: (sid: string) => void endSessions([sid], 'logout'),
+      backchannelLogout: createBackchannelLogoutHandler({
+        verifyLogoutToken: createLogoutTokenVerifier({
+          clientId: settings.idp.clientId,
+          idp: async () => {
+            const metadata = (await deps.oidc.configuration()).serverMetadata();
+            if (metadata.jwks_uri === undefined)
+              throw new Error('the IdP publishes no jwks_uri: logout tokens cannot be verified');
+            return { issuer: metadata.issuer, jwksUri: metadata.jwks_uri };
+          },
+          now,
+        }),
+        store: deps.store,
+        endSessions,
+        metrics,
+        log,
+      }),
       signInLimiter: createRateLimiter({ perMinute: settings.limits.loginRatePerMinute }),
     }),
   );

@@ -58,7 +58,7 @@ async function startSession(
   identity: Identity,
   tokens: client.TokenEndpointResponse,
   now: number,
-  extra: { deviceId: string | undefined; stepUp: boolean },
+  extra: { deviceId: string | undefined; stepUp: boolean; idpSid: string | undefined },
 ): Promise<void> {
   await promisify((done) => req.session.regenerate(done));
   const fresh = req.session;
@@ -71,6 +71,8 @@ async function startSession(
     refreshToken: tokens.refresh_token,
     expiresAt: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
   };
+  // A back-channel logout from the IdP names its session by this id (SPEC §9).
+  if (extra.idpSid !== undefined) fresh.idpSid = extra.idpSid;
   fresh.createdAt = now;
   fresh.csrf = randomBytes(32).toString('base64url');
   await promisify((done) => fresh.save(done));
@@ -159,6 +161,7 @@ export function createCallbackHandler(deps: CallbackDeps) {
     await startSession(req, identity, tokens, deps.now(), {
       deviceId,
       stepUp: login.stepUp === true,
+      idpSid: typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined,
     });
 
     deps.metrics.authEvents.inc({ event: 'login_ok' });

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml } from '../lib/html.js';
 
@@ -39,7 +40,23 @@ export interface IdpClient {
   readonly clientSecret: string;
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
+  /** Where the IdP posts logout tokens when a user signs out at the IdP (Back-Channel Logout). */
+  readonly backchannelLogoutUri?: string;
 }
+
+/**
+ * The embedded IdP only ever calls the gateway next to it, on this machine, under the route
+ * host names the demo and the tests use (`*.localhost`, `*.test`), which DNS does not know:
+ * every name it calls resolves to loopback.
+ */
+const toLoopback = new Agent({
+  connect: {
+    lookup: (_hostname, options, callback) =>
+      options.all === true
+        ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+        : callback(null, '127.0.0.1', 4),
+  },
+});
 
 /** A running IdP: the issuer is fixed as soon as it listens; clients are registered after. */
 export interface EmbeddedIdp {
@@ -150,7 +167,16 @@ export async function startIdp(
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
+        ...(c.backchannelLogoutUri !== undefined && {
+          backchannel_logout_uri: c.backchannelLogoutUri,
+          backchannel_logout_session_required: true,
+        }),
       })),
+      fetch: (url, init) =>
+        undiciFetch(String(url instanceof Request ? url.url : url), {
+          ...(init as object),
+          dispatcher: toLoopback,
+        }) as unknown as Promise<Response>,
       jwks: {
         keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'demo-idp' }],
       },
@@ -166,6 +192,7 @@ export async function startIdp(
       conformIdTokenClaims: false,
       features: {
         devInteractions: { enabled: false },
+        backchannelLogout: { enabled: true },
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: (ctx: KoaContextWithOIDC, form: string) => {

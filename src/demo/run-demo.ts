@@ -115,6 +115,7 @@ export async function runDemo(options: {
       clientSecret: env.ZTNA_DEMO_CLIENT_SECRET,
       redirectUris: origins.map((o) => `${o}/.ztna/callback`),
       postLogoutRedirectUris: origins.map((o) => `${o}/.ztna/signed-out`),
+      backchannelLogoutUri: `${origins[0]}/.ztna/backchannel-logout`,
     },
   ]);
 

@@ -29,6 +29,8 @@ export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionE
   readonly renderHttp: HttpRenderer;
   /** The pipeline's sources: /.ztna/me runs the same session steps as a route. */
   readonly sources: PipelineSources;
+  /** `POST /.ztna/backchannel-logout`: the IdP ends sessions (endpoints/backchannel-logout.ts). */
+  readonly backchannelLogout: RequestHandler;
 }
 
 /** Answers with a pipeline answer: recorded and rendered like any other. */
@@ -74,6 +76,11 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     logout.logout,
   );
   router.get('/.ztna/signed-out', logout.signedOut);
+  router.post(
+    '/.ztna/backchannel-logout',
+    express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 4 }),
+    deps.backchannelLogout,
+  );
   // SPEC §8: upstreams verify the identity assertion with these keys. Public, cacheable a while:
   // rotation publishes the new key before it signs (see docs/configuration.md).
   router.get('/.ztna/jwks.json', (req: Request, res: Response) => {

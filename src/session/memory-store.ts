@@ -85,14 +85,18 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   }
 
   async listUserSessions(user: string): Promise<SessionSummary[]> {
-    return this.sidsOf(user).flatMap((sid) => {
+    return this.sidsUnder(lookupKeysFor(user)).flatMap((sid) => {
       const entry = this.live(sid);
       return entry === undefined ? [] : [summarize(sid, JSON.parse(entry.json) as SessionData)];
     });
   }
 
   async revokeUser(user: string): Promise<string[]> {
-    const sids = this.sidsOf(user).filter((sid) => this.live(sid) !== undefined);
+    return this.revokeIndexed(lookupKeysFor(user));
+  }
+
+  async revokeIndexed(keys: readonly string[]): Promise<string[]> {
+    const sids = this.sidsUnder(keys).filter((sid) => this.live(sid) !== undefined);
     for (const sid of sids) this.remove(sid);
     return sids;
   }
@@ -114,8 +118,8 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
     return this.entries.size;
   }
 
-  private sidsOf(user: string): string[] {
-    return [...new Set(lookupKeysFor(user).flatMap((key) => [...(this.byUser.get(key) ?? [])]))];
+  private sidsUnder(keys: readonly string[]): string[] {
+    return [...new Set(keys.flatMap((key) => [...(this.byUser.get(key) ?? [])]))];
   }
 
   private live(sid: string): Entry | undefined {

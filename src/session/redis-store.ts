@@ -127,12 +127,12 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
     }
   }
 
-  private async sidsOf(user: string): Promise<string[]> {
-    return this.redis.sUnion(lookupKeysFor(user).map((key) => INDEX_PREFIX + key));
+  private async sidsUnder(keys: readonly string[]): Promise<string[]> {
+    return this.redis.sUnion(keys.map((key) => INDEX_PREFIX + key));
   }
 
   async listUserSessions(user: string): Promise<SessionSummary[]> {
-    const sids = await this.sidsOf(user);
+    const sids = await this.sidsUnder(lookupKeysFor(user));
     if (sids.length === 0) return [];
     const values = await this.redis.mGet(sids.map((sid) => SESSION_PREFIX + sid));
     return sids.flatMap((sid, i) => {
@@ -142,10 +142,14 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
   }
 
   async revokeUser(user: string): Promise<string[]> {
-    const sids = await this.sidsOf(user);
+    return this.revokeIndexed(lookupKeysFor(user));
+  }
+
+  async revokeIndexed(keys: readonly string[]): Promise<string[]> {
+    const sids = await this.sidsUnder(keys);
     if (sids.length === 0) return [];
     const deleted = await Promise.all(sids.map((sid) => this.redis.del(SESSION_PREFIX + sid)));
-    await this.redis.del(lookupKeysFor(user).map((key) => INDEX_PREFIX + key));
+    await this.redis.del(keys.map((key) => INDEX_PREFIX + key));
     return sids.filter((_, i) => deleted[i] === 1);
   }
 

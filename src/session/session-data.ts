@@ -21,6 +21,8 @@ declare module 'express-session' {
     createdAt: number;
     /** Per-session token for the logout form (and later other state-changing forms). */
     csrf: string;
+    /** The IdP's session id (`sid` of the ID token): a back-channel logout names it. */
+    idpSid: string;
     /** The device this session is bound to (SPEC §6): the first device id seen. */
     deviceId: string;
     /** Epoch ms of the last login made for a step-up: a second step-up soon after is refused. */

@@ -26,6 +26,8 @@ export interface GatewayStore extends Store {
   listUserSessions(user: string): Promise<SessionSummary[]>;
   /** Ends every session of a user; returns their ids (to close their WebSockets). */
   revokeUser(user: string): Promise<string[]>;
+  /** Ends every session found under these index keys (see `userKeysOf`); returns their ids. */
+  revokeIndexed(keys: readonly string[]): Promise<string[]>;
   count(): Promise<number>;
   /** Whether the store answers now (for /readyz). */
   ping(): Promise<boolean>;
@@ -37,14 +39,25 @@ export function sessionRef(sid: string): string {
   return createHash('sha256').update(sid).digest('hex').slice(0, 16);
 }
 
-/** The index keys a session is found under: its user's sub and email. */
+/** The index keys a session is found under: its user's sub and email, and its IdP session. */
 export function userKeysOf(data: Partial<SessionData>): string[] {
   const user = data.user;
   if (user === undefined) return [];
   return [
     `sub:${user.sub}`,
     ...(user.email === undefined ? [] : [`email:${user.email.toLowerCase()}`]),
+    ...(data.idpSid === undefined ? [] : [idpSessionKey(data.idpSid)]),
   ];
+}
+
+/** The index key of the sessions signed in through one IdP session (back-channel logout). */
+export function idpSessionKey(sid: string): string {
+  return `idpsid:${sid}`;
+}
+
+/** The index key of a user's sessions by the IdP's subject. */
+export function subjectKey(sub: string): string {
+  return `sub:${sub}`;
 }
 
 /** The index keys to look a user up under, for the admin's `?user=`. */

@@ -179,6 +179,9 @@ ${options.gatewayExtra ?? ''}
         clientSecret: secrets.TEST_CLIENT_SECRET!,
         redirectUris: origins.map((o) => `${o}/.ztna/callback`),
         postLogoutRedirectUris: origins.map((o) => `${o}/.ztna/signed-out`),
+        ...(origins[0] !== undefined && {
+          backchannelLogoutUri: `${origins[0]}/.ztna/backchannel-logout`,
+        }),
       },
     ]);
   }
