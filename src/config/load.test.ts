@@ -20,6 +20,7 @@ describe('routes.yaml validation', () => {
       path: '/',
       timeout: 30000,
       websockets: true,
+      allow_double_encoding: false,
     });
   });
 

@@ -25,6 +25,8 @@ export interface CompiledRoute {
   readonly stripPrefix: boolean;
   readonly preserveHost: boolean;
   readonly websockets: boolean;
+  /** `allow_double_encoding`: `%252F`-style sequences in the path are forwarded, not refused. */
+  readonly allowDoubleEncoding: boolean;
   /** Origins (besides the route's own) whose pages may open its WebSockets, normalized. */
   readonly allowedOrigins: ReadonlySet<string>;
   readonly timeoutMs: number;
@@ -106,6 +108,7 @@ function compileRoute(
     stripPrefix: route.strip_prefix,
     preserveHost: route.preserve_host,
     websockets: route.websockets,
+    allowDoubleEncoding: route.allow_double_encoding,
     allowedOrigins: new Set((route.allowed_origins ?? []).map((o) => new URL(o).origin)),
     timeoutMs: route.timeout,
     upstreamTls: upstreamTlsOf(route, ca),

@@ -217,6 +217,12 @@ const routeSchema = strictObject({
     .describe(
       'Other origins whose pages may open WebSockets to this route (SPEC §2); its own origin always may.',
     ),
+  allow_double_encoding: z
+    .boolean({ error: 'must be true or false' })
+    .default(false)
+    .describe(
+      'Forward paths with double-encoded ".", "/" or "\\" (%252e, %252F, %255c) instead of refusing them (400). Only for apps that need such literal sequences and never decode a path twice.',
+    ),
   timeout: duration().prefault('30s'),
   upstream_tls: strictObject({
     ca_file: z.string().min(1).optional(),
@@ -292,6 +298,7 @@ export const ROUTES_HINTS: Readonly<Record<string, string>> = {
   path: 'path: /admin',
   upstream: 'upstream: http://10.0.0.12:8080',
   timeout: 'timeout: 30s',
+  allow_double_encoding: 'allow_double_encoding: true',
   allow: 'allow: [{ groups: [engineering] }]',
   deny: 'deny: [{ groups: [contractors] }]',
   emails: 'emails: [alice@corp.example]',

@@ -1,7 +1,7 @@
 import { BlockList } from 'node:net';
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { createCidrMatcher, parseIPv4, parseIPv6 } from './cidr.js';
+import { canonicalIp, createCidrMatcher, parseIPv4, parseIPv6 } from './cidr.js';
 
 describe('CIDR matching', () => {
   test.each([
@@ -26,6 +26,44 @@ describe('CIDR matching', () => {
     ['2001:db8::/32', 'not-an-ip', false],
   ])('%s contains %s: %s', (cidr, ip, expected) => {
     expect(createCidrMatcher([cidr])(ip)).toBe(expected);
+  });
+
+  // A dual-stack socket, a proxy or an admin may spell an IPv4 client as IPv6 in many ways.
+  test.each([
+    ['10.0.0.0/8', '::FFFF:10.1.2.3'],
+    ['10.0.0.0/8', '::ffff:a01:203'],
+    ['10.0.0.0/8', '::FFFF:A01:203'],
+    ['10.0.0.0/8', '0:0:0:0:0:ffff:10.1.2.3'],
+    ['10.0.0.0/8', '0000:0000:0000:0000:0000:FFFF:0a01:0203'],
+    ['10.0.0.0/8', '::0:ffff:10.1.2.3'],
+    ['::ffff:10.0.0.0/104', '10.1.2.3'],
+    ['::FFFF:a00:0/104', '::ffff:10.1.2.3'],
+    ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['0:0:0:0:0:ffff:cb00:7109/128', '203.0.113.9'],
+  ])('%s contains the IPv4-mapped spelling %s', (cidr, ip) => {
+    expect(createCidrMatcher([cidr])(ip)).toBe(true);
+    expect(createCidrMatcher(['192.168.0.0/16', '2001:db8::/32'])(ip)).toBe(false);
+  });
+
+  test.each([
+    ['203.0.113.9', '203.0.113.9'],
+    ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['::FFFF:203.0.113.9', '203.0.113.9'],
+    ['::ffff:cb00:7109', '203.0.113.9'],
+    ['0:0:0:0:0:ffff:203.0.113.9', '203.0.113.9'],
+    ['0:0:0:0:0:FFFF:CB00:7109', '203.0.113.9'],
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['2001:db8:0:1:0:0:0:0', '2001:db8:0:1::'],
+    ['2001:0db8:0000:0000:1:0000:0000:0001', '2001:db8::1:0:0:1'],
+    ['::1', '::1'],
+    ['::', '::'],
+    ['::203.0.113.9', '::cb00:7109'],
+    ['unknown', undefined],
+    ['203.0.113.9:80', undefined],
+    ['[::1]', undefined],
+    ['', undefined],
+  ])('canonicalIp(%s) = %s', (text, expected) => {
+    expect(canonicalIp(text)).toBe(expected);
   });
 
   test('parsers agree with the textbook forms', () => {

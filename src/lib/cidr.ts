@@ -22,12 +22,55 @@ export function parseCidr(text: string): Cidr | string {
   return { address, prefix, family };
 }
 
+/** An IPv4-mapped IPv6 address (`::ffff:0:0/96`): the first 80 bits zero, then 16 ones. */
+function isMappedIPv4(words: Uint16Array): boolean {
+  return words.subarray(0, 5).every((w) => w === 0) && words[5] === 0xffff;
+}
+
+function dottedQuad(high: number, low: number): string {
+  return `${high >>> 8}.${high & 0xff}.${low >>> 8}.${low & 0xff}`;
+}
+
+/** RFC 5952 text: lower-case hex, no leading zeros, the longest run of zero words as `::`. */
+function formatIPv6(words: Uint16Array): string {
+  let bestStart = -1;
+  let bestLength = 1; // a single zero word is not compressed
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
+    i = j;
+  }
+  const hex = (from: number, to: number) =>
+    Array.from(words.subarray(from, to), (w) => w.toString(16)).join(':');
+  if (bestStart === -1) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+}
+
 /**
- * Strips the IPv4-mapped IPv6 prefix (`::ffff:10.0.0.1` → `10.0.0.1`) so that a dual-stack
- * socket's peer address matches IPv4 CIDRs the admin wrote.
+ * One spelling per address, so that the policy, the trusted-proxy lists, the rate limiter and
+ * the audit line all see the same text: an IPv4-mapped IPv6 address in any spelling
+ * (`::ffff:10.0.0.1`, `::FFFF:a00:1`, `0:0:0:0:0:ffff:10.0.0.1`) becomes the IPv4 address a
+ * dual-stack socket means by it, and any other IPv6 address its RFC 5952 form. Undefined for
+ * anything that is not an IP address (no port, no brackets).
  */
+export function canonicalIp(text: string): string | undefined {
+  const version = isIP(text);
+  if (version === 4) return text;
+  if (version !== 6) return undefined;
+  // A zone (`fe80::1%eth0`) names a local interface: keep it, but never read it as mapped.
+  if (text.includes('%')) return text.toLowerCase();
+  const words = parseIPv6(text)!;
+  return isMappedIPv4(words) ? dottedQuad(words[6]!, words[7]!) : formatIPv6(words);
+}
+
+/** `canonicalIp`, leaving text that is no IP address as it is (for callers that refuse it later). */
 export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+  return canonicalIp(ip) ?? ip;
 }
 
 /** Dotted-quad IPv4 → unsigned 32-bit integer; undefined for anything else. */
@@ -112,25 +155,31 @@ export function createCidrMatcher(cidrs: readonly string[]): (ip: string) => boo
   for (const text of cidrs) {
     const cidr = parseCidr(text);
     if (typeof cidr === 'string') throw new TypeError(cidr);
-    if (cidr.family === 'ipv4') {
-      const mask = cidr.prefix === 0 ? 0 : (0xffffffff << (32 - cidr.prefix)) >>> 0;
-      v4.push({ network: (parseIPv4(cidr.address)! & mask) >>> 0, mask });
+    const words = cidr.family === 'ipv6' ? parseIPv6(cidr.address)! : undefined;
+    if (words === undefined || (isMappedIPv4(words) && cidr.prefix >= 96)) {
+      // IPv4, or an IPv4-mapped block (`::ffff:10.0.0.0/104` is 10.0.0.0/8): addresses are
+      // matched as IPv4 once normalized, so the block must be IPv4 too.
+      const prefix = words === undefined ? cidr.prefix : cidr.prefix - 96;
+      const network =
+        words === undefined ? parseIPv4(cidr.address)! : words[6]! * 0x10000 + words[7]!;
+      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+      v4.push({ network: (network & mask) >>> 0, mask });
     } else {
-      v6.push({ words: parseIPv6(cidr.address)!, prefix: cidr.prefix });
+      v6.push({ words, prefix: cidr.prefix });
     }
   }
   if (v4.length === 0 && v6.length === 0) return () => false;
+  const matchesV4 = (value: number): boolean => {
+    for (const block of v4) if ((value & block.mask) >>> 0 === block.network) return true;
+    return false;
+  };
   return (ip) => {
-    const address = normalizeIp(ip);
-    if (!address.includes(':')) {
-      const value = parseIPv4(address);
-      if (value === undefined) return false;
-      for (const block of v4) if ((value & block.mask) >>> 0 === block.network) return true;
-      return false;
-    }
-    if (v6.length === 0) return false;
-    const words = parseIPv6(address);
+    const value = parseIPv4(ip);
+    if (value !== undefined) return matchesV4(value);
+    const words = parseIPv6(ip);
     if (words === undefined) return false;
+    // An IPv4-mapped address, in any spelling, is the IPv4 client it stands for.
+    if (isMappedIPv4(words)) return matchesV4(words[6]! * 0x10000 + words[7]!);
     for (const block of v6) if (v6Matches(words, block)) return true;
     return false;
   };

@@ -7,6 +7,7 @@ import { selectPolicy } from '../policy/route-access.js';
 import type { Identity } from '../policy/types.js';
 import type { CollectedPosture } from '../posture/collect.js';
 import type { CanonicalHost, CanonicalTarget } from '../routing/canonicalize.js';
+import { parseForwardedAddress, UNKNOWN_CLIENT } from '../lib/forwarded.js';
 import type { Answer } from './answer.js';
 import type { RequestContext, RequestHead } from './context.js';
 import { runPipeline } from './run.js';
@@ -121,12 +122,15 @@ export async function simulate(
     headers: { host: split.authority },
     rawHeaders: ['Host', split.authority],
   };
+  // The address as serve reads it from a trusted proxy's X-Forwarded-For: canonical, without a
+  // port, or unknown when it is no address (which matches no `ip` allow and every `ip` deny).
+  const clientIp = parseForwardedAddress(request.ip) ?? UNKNOWN_CLIENT;
   const context: RequestContext = {
     requestId: 'explain',
     startedAt: 0,
     table,
-    peerIp: request.ip,
-    clientIp: request.ip,
+    peerIp: clientIp,
+    clientIp,
     scheme: request.url.toLowerCase().startsWith('https:') ? 'https' : 'http',
     method: request.method,
     trace,
@@ -173,7 +177,7 @@ export async function simulate(
               method: request.method,
               path: target.path,
               segments: target.segments,
-              ip: request.ip,
+              ip: clientIp,
             },
           }).label
         : undefined,

@@ -1,7 +1,7 @@
 import type { CompiledRoute } from '../config/route-table.js';
 import { isReserved } from '../routing/reserved.js';
 import { canonicalizeHost, canonicalizeTarget } from '../routing/canonicalize.js';
-import type { CanonicalHost, CanonicalTarget } from '../routing/canonicalize.js';
+import type { CanonicalHost, CanonicalTarget, TargetRejection } from '../routing/canonicalize.js';
 import type { Answer } from './answer.js';
 import type { Arrival, RequestHead } from './context.js';
 
@@ -44,14 +44,24 @@ export type Destination =
   | { readonly route: CompiledRoute | undefined; readonly endpoint: true };
 
 /**
- * Step 2: the route, by host and longest path prefix, or a 404. Reserved paths belong to the
- * gateway on every route host, even where no route covers their path.
+ * Step 2: the route, by host and longest path prefix, or a 404; a 400 for a double-encoded
+ * target the route does not allow. Reserved paths belong to the gateway on every route host,
+ * even where no route covers their path.
  */
 export function route(context: Arrival & Canonical): Destination | Answer {
   const { index } = context.table;
   const matched = index.match(context.host.host, context.target.segments);
-  if (isReserved(context.target) && index.hasHost(context.host.host))
-    return { route: matched, endpoint: true };
+  const endpoint = isReserved(context.target) && index.hasHost(context.host.host);
+  // Step 1's last check, which needs the route: double encoding only where the route allows it
+  // (never on the gateway's own endpoints, and no route allows it for a request it does not take).
+  const allowsDoubleEncoding = !endpoint && matched?.allowDoubleEncoding === true;
+  if (context.target.doubleEncoded && !allowsDoubleEncoding)
+    return {
+      answer: 'page',
+      code: 'ZTNA_ERR_REQUEST_BAD_TARGET',
+      note: 'bad_target:double_encoding' satisfies `bad_target:${TargetRejection}`,
+    };
+  if (endpoint) return { route: matched, endpoint: true };
   if (matched === undefined)
     return { answer: 'page', code: 'ZTNA_ERR_ROUTE_NOT_FOUND', note: 'no_route' };
   return { route: matched, endpoint: false };

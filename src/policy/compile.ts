@@ -59,6 +59,7 @@ type Compilers = {
   readonly [K in ConditionKind]: (
     value: NonNullable<RuleSpec[K]>,
     context: CompileContext,
+    list: 'allow' | 'deny',
   ) => CompiledCondition;
 };
 
@@ -78,7 +79,8 @@ const COMPILERS: Compilers = {
     if (profile === undefined) throw new TypeError(`unvalidated posture profile "${v}"`);
     return compilePosture(v, profile);
   },
-  ip: (v) => compileIp(v),
+  // The list matters to `ip` alone: an unknown client address fails closed either way.
+  ip: (v, _context, list) => compileIp(v, list),
   methods: (v) => compileMethods(v),
   paths: (v, context) => compilePaths(v, context.segmentsOf),
   time: (v) => compileTime(v),
@@ -106,7 +108,11 @@ function compileRule(
     if (!isConditionKind(key))
       throw new TypeError(`unknown condition "${key}" reached the compiler`);
     conditions.push(
-      (COMPILERS[key] as (v: unknown, c: CompileContext) => CompiledCondition)(value, context),
+      (COMPILERS[key] as (v: unknown, c: CompileContext, l: 'allow' | 'deny') => CompiledCondition)(
+        value,
+        context,
+        list,
+      ),
     );
   }
   // Validation refuses empty rules; an empty rule here would allow everyone, so refuse loudly.

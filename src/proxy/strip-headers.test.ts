@@ -30,6 +30,57 @@ describe('stripClientHeaders', () => {
     expect(headers).toEqual({ host: 'wiki', accept: 'text/html' });
   });
 
+  test("removes other auth proxies' identity headers, client-IP headers and method overrides", () => {
+    // Node lower-cases names; `_` is read as `-`. Several are prefixes: any suffix goes.
+    const spoofed = [
+      'remote-user',
+      'remote-email',
+      'remote_groups',
+      'remote-name',
+      'x-webauth-user',
+      'x_webauth_role',
+      'x-auth-request-email',
+      'x-auth-request-preferred-username',
+      'x-auth_request-groups',
+      'x-goog-authenticated-user-email',
+      'x-goog-authenticated-user-id',
+      'cf-access-authenticated-user-email',
+      'cf-access-jwt-assertion',
+      'cf_access_client_id',
+      'x-amzn-oidc-identity',
+      'x-amzn-oidc-data',
+      'x-amzn_oidc_accesstoken',
+      'x-authenticated-userid',
+      'x_authenticated_userid',
+      'x-real-ip',
+      'x_real_ip',
+      'true-client-ip',
+      'cf-connecting-ip',
+      'x-http-method-override',
+      'x_http_method_override',
+      'x-http-method',
+      'x-method-override',
+    ];
+    const headers: IncomingHttpHeaders = { host: 'wiki', accept: 'text/html' };
+    for (const name of spoofed) headers[name] = 'forged';
+    stripClientHeaders(headers, { upgrade: false, isGatewayCookie });
+    expect(headers).toEqual({ host: 'wiki', accept: 'text/html' });
+  });
+
+  test('leaves look-alike application headers alone', () => {
+    const headers: IncomingHttpHeaders = {
+      'x-remote-addr-note': '1',
+      'x-auth-token': 'app',
+      'x-http-version': '1.1',
+      'x-amzn-trace-id': 'Root=1',
+      'cf-ray': 'abc',
+    };
+    stripClientHeaders(headers, { upgrade: false, isGatewayCookie });
+    expect(Object.keys(headers).sort()).toEqual(
+      ['cf-ray', 'x-amzn-trace-id', 'x-auth-token', 'x-http-version', 'x-remote-addr-note'].sort(),
+    );
+  });
+
   test('keeps the upgrade handshake for WebSockets', () => {
     const headers: IncomingHttpHeaders = {
       connection: 'Upgrade',

@@ -16,9 +16,11 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Headers an upstream might believe, so a client may never send them: the gateway's identity
- * headers and those of common peers (oauth2-proxy, Apache, Grafana), forwarding information
- * the gateway sets itself, URL-override headers, and `Expect` (Node answers 100-continue here).
+ * Headers an upstream might believe, so a client may never send them (SPEC §8): the gateway's
+ * identity headers and those of oauth2-proxy and Kong, forwarding information the gateway sets
+ * itself, client-IP headers (an app logging or rate-limiting by them would take the client's
+ * word), method overrides (an app that honours them would run a POST sent as a GET, past
+ * `methods:` sub-rules), URL-override headers, and `Expect` (Node answers 100-continue here).
  */
 const CLIENT_FORBIDDEN = new Set([
   'x-forwarded-user',
@@ -26,15 +28,8 @@ const CLIENT_FORBIDDEN = new Set([
   'x-forwarded-groups',
   'x-forwarded-preferred-username',
   'x-forwarded-access-token',
-  'x-auth-request-user',
-  'x-auth-request-email',
-  'x-auth-request-groups',
-  'x-auth-request-preferred-username',
-  'x-auth-request-access-token',
-  'remote-user',
   'x-remote-user',
-  'x-webauth-user',
-  'x-webauth-email',
+  'x-authenticated-userid',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -43,6 +38,11 @@ const CLIENT_FORBIDDEN = new Set([
   'x-forwarded-uri',
   'forwarded',
   'x-real-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
   'x-original-url',
   'x-original-uri',
   'x-original-host',
@@ -51,8 +51,23 @@ const CLIENT_FORBIDDEN = new Set([
   'expect',
 ]);
 
-/** Prefixes the gateway owns outright (SPEC §8). */
-const OWNED_PREFIXES = ['x-ztna-', 'x-device-'];
+/**
+ * Prefixes stripped outright: the gateway's own (SPEC §8), and the identity headers of other
+ * common auth proxies an upstream may have been set up to trust: Apache/Authelia (`Remote-*`),
+ * Grafana (`X-WEBAUTH-*`), oauth2-proxy (`X-Auth-Request-*`), Google IAP
+ * (`X-Goog-Authenticated-User-*`), Cloudflare Access (`Cf-Access-*`) and AWS ALB
+ * (`X-Amzn-Oidc-*`).
+ */
+const FORBIDDEN_PREFIXES = [
+  'x-ztna-',
+  'x-device-',
+  'remote-',
+  'x-webauth-',
+  'x-auth-request-',
+  'x-goog-authenticated-user-',
+  'cf-access-',
+  'x-amzn-oidc-',
+];
 
 /**
  * Compares header names the way a lenient upstream would: case-insensitively (Node already
@@ -89,8 +104,11 @@ export interface StripOptions {
 /**
  * Removes from a client request, in place, every header the upstream must not receive from
  * the client (SPEC §8): hop-by-hop headers and those the client's `Connection` names,
- * identity and forwarding headers, everything under `X-ZTNA-*` / `X-Device-*`, and the
- * gateway's own cookies. Returns nothing; the caller then sets the trusted values.
+ * identity, client-IP, method-override and forwarding headers, everything under the
+ * forbidden prefixes, and the gateway's own cookies. Returns nothing; the caller then sets the
+ * trusted values. This runs before the gateway sets anything, so a header the client names in
+ * `Connection` (`Connection: close, X-Forwarded-Email`) only ever removes the client's own
+ * copy, never the value the gateway sets.
  */
 export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripOptions): void {
   const named = connectionTokens(headers.connection);
@@ -102,7 +120,7 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
       CLIENT_FORBIDDEN.has(name) ||
       named.has(name) ||
       options.alsoStrip?.has(name) ||
-      OWNED_PREFIXES.some((prefix) => name.startsWith(prefix))
+      FORBIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix))
     ) {
       delete headers[key];
     }

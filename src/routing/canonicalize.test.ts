@@ -74,6 +74,28 @@ describe('canonicalizeTarget', () => {
     expect(rejection(input)).toBe(reason);
   });
 
+  // Forwarded as literal text, but flagged: the route step refuses them unless the route sets
+  // allow_double_encoding (SPEC §7), since an upstream that decodes twice reads them as separators.
+  test.each([
+    ['/public/..%252fadmin', true],
+    ['/public/..%252Fadmin', true],
+    ['/%252e%252e/x', true],
+    ['/%252E./admin', true],
+    ['/a%255cb', true],
+    ['/a%255Cb', true],
+    ['/a%25252fb', true],
+    ['/a%25%32%66b', true],
+    ['/a%25%32%46b', true],
+    ['/a%2541', false],
+    ['/a%25/2f', false],
+    ['/100%25', false],
+    ['/a?x=%252f', false],
+    ['/plain/path', false],
+  ])('%s is double-encoded: %s', (input, expected) => {
+    const result = canonicalizeTarget(input);
+    expect(result.ok && result.target.doubleEncoded).toBe(expected);
+  });
+
   test('segment names drop ;params so /admin;x matches as /admin', () => {
     const result = canonicalizeTarget('/admin;x=1/settings;y');
     expect(result.ok && result.target.segments).toEqual(['admin', 'settings']);

@@ -13,6 +13,13 @@ export interface CanonicalTarget {
    * route it (RFC 3986 §3.3 params are attributes of a segment, not part of its name).
    */
   readonly segments: readonly string[];
+  /**
+   * The path carries a double-encoded `.`, `/` or `\` (`%252e`, `%252F`, `%255c`, any case, or
+   * deeper: `%25252f`). It is forwarded as the literal text it is, but an upstream that decodes
+   * twice would read `/public/..%252fadmin` as `/admin`: the route step refuses it unless the
+   * chosen route sets `allow_double_encoding` (SPEC §7). Only the route knows, hence a flag.
+   */
+  readonly doubleEncoded: boolean;
 }
 
 /** Why a request target was refused (400). Stable strings: they end up in logs and tests. */
@@ -27,7 +34,9 @@ export type TargetRejection =
   | 'invalid_utf8'
   | 'dot_segment_with_params'
   | 'empty_segment_with_params'
-  | 'escapes_root';
+  | 'escapes_root'
+  /** Refused by the route step, not here: see `CanonicalTarget.doubleEncoded`. */
+  | 'double_encoding';
 
 export type CanonicalizeResult =
   | { readonly ok: true; readonly target: CanonicalTarget }
@@ -66,6 +75,12 @@ function isUnreserved(byte: number): boolean {
     byte === 0x7e
   );
 }
+
+/**
+ * `%25` (once or more) followed by the escape of `.`, `/` or `\`, in the canonical path: what
+ * the upstream receives. Checked after decoding, so `%25%32%65` (which becomes `%252e`) counts.
+ */
+const DOUBLE_ENCODED_SEPARATOR = /%25(?:25)*(?:2e|2f|5c)/i;
 
 /** Raw bytes a request target may never carry: controls, space, DEL and anything non-ASCII. */
 function isForbiddenRaw(code: number): boolean {
@@ -176,7 +191,10 @@ export function canonicalizeTarget(rawTarget: string): CanonicalizeResult {
     trailingSlash = false;
   }
   const path = '/' + kept.join('/') + (trailingSlash && kept.length > 0 ? '/' : '');
-  return { ok: true, target: { path, query, segments: names } };
+  return {
+    ok: true,
+    target: { path, query, segments: names, doubleEncoded: DOUBLE_ENCODED_SEPARATOR.test(path) },
+  };
 }
 
 /** A Host header split into the canonical host (for matching) and the authority (for URLs). */

@@ -184,6 +184,33 @@ describe('ztna-gateway explain', () => {
     expect(unknown.out).toContain('decision  deny (deny:no_route)');
   });
 
+  test('a double-encoded path is refused as serve refuses it (SPEC §7)', async () => {
+    const refused = await cli([
+      'explain',
+      '--url',
+      'https://wiki.corp.example/public/..%252Fadmin',
+      '--user',
+      'cto@corp.example',
+    ]);
+    expect(refused.out).toContain('refused   400 before any policy: double_encoding');
+    expect(refused.out).toContain('decision  deny (deny:bad_request)');
+  });
+
+  test('an address serve could not tell is unknown: no ip allow rule, every ip deny rule', async () => {
+    for (const ip of ['unknown', '::FFFF:203.0.113.9']) {
+      const result = await cli([
+        'explain',
+        '--url',
+        'https://wiki.corp.example/page',
+        '--user',
+        'cto@corp.example',
+        '--ip',
+        ip,
+      ]);
+      expect(result.out).toContain('decision  deny (deny:ip, by deny[0])');
+    }
+  });
+
   test('usage errors exit 2', async () => {
     expect((await cli(['explain'])).code).toBe(2);
     expect((await cli(['explain', '--url', 'https://a/', '--at', 'yesterday'])).code).toBe(2);

@@ -200,10 +200,12 @@ routes:
           mfa: true
       deny:
         - emails: [erin@contractor.test]
+  # Takes double-encoded separators (%252F) as literal text; every other route refuses them.
   - name: status
     host: status.corp.test
     upstream: ${upstream}
     public: true
+    allow_double_encoding: true
   # A wildcard host; sub-rules chosen by path and methods, and by methods alone.
   - name: apps
     host: "*.apps.corp.test"
@@ -697,6 +699,8 @@ const SPELLINGS: Record<string, (path: string) => string> = {
   params: (p) => (p === '/' ? p : `${p};v=1`),
   encoded: (p) => p.replace(/[a-z]/, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`),
   refused: (p) => `${p === '/' ? '' : p}/a%2Fb`,
+  // Refused (400) unless the route allows double encoding (SPEC §7): status does.
+  double: (p) => `${p === '/' ? '' : p}/..%252F`,
 };
 
 /** Where the rules are: each route, sub-rule and `paths` condition (the rest is noise). */
@@ -725,7 +729,7 @@ const placeArb = fc.oneof(
 const spellingArb = fc.oneof(
   { weight: 12, arbitrary: fc.constant('plain') },
   { weight: 5, arbitrary: fc.constantFrom('dot', 'dotdot', 'slashes', 'params', 'encoded') },
-  { weight: 1, arbitrary: fc.constant('refused') },
+  { weight: 1, arbitrary: fc.constantFrom('refused', 'double') },
 );
 
 /** Mostly true: compliant devices are the common case, and allow rules need them. */
@@ -779,6 +783,13 @@ const caseArb: fc.Arbitrary<Case> = fc
       '::ffff:10.9.8.7',
       '2001:db8:bad::1',
       '2001:db8:1::5',
+      // As proxies also write them: with a port, mapped in other spellings, or no address at
+      // all (the client is unknown: no ip allow rule admits it, every ip deny rule refuses it).
+      '10.1.2.3:5555',
+      '[2001:db8:bad::1]:443',
+      '::FFFF:203.0.113.77',
+      '::ffff:a09:807',
+      'unknown',
     ),
     // Around the auth_max_age limits (1h, 2h) often; across a whole week for the time windows.
     offsetMs: fc.oneof(
@@ -956,6 +967,48 @@ describe('the drifts of issue 10, one by one', () => {
     });
     expect(o.http.effect).not.toBe('allow');
     expect({ ws: o.ws }).toEqual({ ws: o.http });
+  });
+
+  // Issue 12: refusals that need the route (double encoding), and client addresses a proxy
+  // writes with a port, as mapped IPv6, or not at all. Three legs, one answer each.
+  test.each<[string, Omit<Case, 'method' | 'offsetMs' | 'report'>, Answer]>([
+    [
+      'a double-encoded slash on a route that refuses it',
+      { host: 'wiki.corp.test', target: '/public/..%252Fadmin', user: 'alice', ip: '10.1.2.3' },
+      { effect: 'deny', reason: 'deny:bad_request', auditOnly: false },
+    ],
+    [
+      'a double-encoded slash on a route that allows it',
+      { host: 'status.corp.test', target: '/files/a%252fb', user: 'anonymous', ip: '10.1.2.3' },
+      { effect: 'allow', reason: 'allow:public', auditOnly: false },
+    ],
+    [
+      'an unknown client and an ip deny rule',
+      { host: 'wiki.corp.test', target: '/', user: 'alice', ip: 'unknown' },
+      { effect: 'deny', reason: 'deny:ip', auditOnly: false },
+    ],
+    [
+      'a denied network as mapped IPv6',
+      { host: 'wiki.corp.test', target: '/', user: 'alice', ip: '::ffff:cb00:714d' },
+      { effect: 'deny', reason: 'deny:ip', auditOnly: false },
+    ],
+    [
+      'an allowed network with a port',
+      { host: 'finance.corp.test', target: '/reports/q4', user: 'bob', ip: '10.1.2.3:5555' },
+      { effect: 'allow', reason: 'allow:rule[1]', auditOnly: false },
+    ],
+  ])('serve (HTTP and WebSocket) and explain agree: %s', async (_name, request, expected) => {
+    const o = await runCase({
+      method: 'GET',
+      report: COMPLIANT_REPORT,
+      offsetMs: officeHoursOffset(),
+      ...request,
+    });
+    expect({ http: o.http, ws: o.ws, explain: o.explain }).toEqual({
+      http: expected,
+      ws: expected,
+      explain: expected,
+    });
   });
 
   test('expired IdP tokens are refreshed on upgrades as on HTTP: a user disabled at the IdP is signed out on both', async () => {

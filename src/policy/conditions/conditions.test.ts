@@ -151,6 +151,38 @@ describe('ip', () => {
   });
 });
 
+describe('ip with an unknown client address (fail closed both ways)', () => {
+  /** The decision on a route that allows the office and denies a bad network. */
+  function decide(ip: string) {
+    const policy = compilePolicy(
+      {
+        allow: [{ ip: ['10.0.0.0/8'] }, { emails: ['alice@corp.example'] }],
+        deny: [{ ip: ['203.0.113.0/24'] }],
+      },
+      testCompileContext({}),
+    );
+    const input: PolicyInput = {
+      identity: { sub: 'alice', email: 'alice@corp.example', emailVerified: true, claims: {} },
+      request: { method: 'GET', path: '/', segments: [], ip },
+    };
+    return evaluatePolicy(policy, input, NOW);
+  }
+
+  test.each(['unknown', '', 'not-an-ip', '203.0.113.9:443'])(
+    '%s matches no allow ip and counts as inside a deny ip block',
+    (ip) => {
+      expect(holds({ ip: ['0.0.0.0/0', '::/0'] }, { identity: {}, ip })).toBe(false);
+      expect(decide(ip)).toMatchObject({ effect: 'deny', reason: 'deny:ip', rule: 'deny[0]' });
+    },
+  );
+
+  test('a known address outside the denied block is judged by the allow rules', () => {
+    expect(decide('198.51.100.7')).toMatchObject({ effect: 'allow', reason: 'allow:rule[1]' });
+    expect(decide('::ffff:203.0.113.9')).toMatchObject({ effect: 'deny', reason: 'deny:ip' });
+    expect(decide('::ffff:cb00:7109')).toMatchObject({ effect: 'deny', reason: 'deny:ip' });
+  });
+});
+
 describe('methods', () => {
   test.each([
     ['GET', true],
