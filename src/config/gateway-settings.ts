@@ -54,7 +54,7 @@ export interface GatewaySettings {
     /** Absolute path of the private JWK or JWKS; undefined: a key is generated at start. */
     readonly keyFile: string | undefined;
     readonly ttlMs: number;
-    /** A fixed `iss`; undefined: the origin the client used (https://wiki.corp.example). */
+    /** A fixed `iss`; undefined: each route's public URL (https://wiki.corp.example). */
     readonly issuer: string | undefined;
   };
   readonly limits: {
