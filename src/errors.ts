@@ -86,6 +86,12 @@ export const ERROR_CODES = {
     title: 'Sign-in refused',
     message: 'The identity provider did not sign you in.',
   },
+  ZTNA_ERR_LOGIN_GROUP_NAME: {
+    status: 403,
+    title: 'Sign-in refused',
+    message:
+      'One of your groups at the identity provider has a comma in its name, which the gateway cannot pass on unambiguously. Ask your identity provider administrator to rename it.',
+  },
   ZTNA_ERR_LOGIN_FAILED: {
     status: 502,
     title: 'Sign-in failed',

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { RequestContext } from '../pipeline/context.js';
-import { originOf } from '../pipeline/context.js';
 import { postureResultOf } from '../audit/posture-result.js';
+import { routePublicUrl } from './issuer.js';
 import type { AssertionKeys } from './keys.js';
 
 export interface AssertionSignerOptions {
   readonly keys: AssertionKeys;
   readonly ttlMs: number;
-  /** A fixed `iss`; undefined: the origin the client used. */
+  /** A fixed `iss` (`assertion.issuer`); undefined: the route's public URL (routePublicUrl). */
   readonly issuer: string | undefined;
   readonly now: () => number;
   readonly cacheSize?: number;
@@ -21,7 +21,7 @@ interface Signed {
 
 /**
  * Signs the identity assertion (SPEC §8): an ES256 JWT that the upstream can verify against
- * `/.ztna/jwks.json`, with `iss` (the gateway's public URL), `aud` (the route name), the
+ * `/.ztna/jwks.json`, with `iss` (from configuration, never the client's Host), `aud` (the route name), the
  * identity, device and posture summary, `iat`, `exp` (`assertion.ttl`) and `jti`.
  *
  * The same claims are not signed again until half the ttl has passed: requests of one user to
@@ -37,7 +37,7 @@ export function createAssertionSigner(options: AssertionSignerOptions) {
     const identity = context.identity;
     if (identity === undefined || context.route === undefined) return undefined;
     const claims = {
-      iss: options.issuer ?? originOf(context),
+      iss: options.issuer ?? routePublicUrl(context.route.host, context.scheme),
       aud: context.route.name,
       sub: identity.sub,
       ...(identity.email !== undefined && { email: identity.email }),

@@ -15,8 +15,11 @@ export function bearerTokenOf(headers: IncomingHttpHeaders): string | undefined 
   return match?.[1];
 }
 
-/** Claims about the token, not the workload: not kept as identity claims. */
-const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'jti']);
+/**
+ * Claims about the token, not the workload: not kept as identity claims. `iss` is kept: it says
+ * whose workload this is, and `claims: { iss: ... }` may check it (SPEC §4.2).
+ */
+const PROTOCOL_CLAIMS = new Set(['aud', 'exp', 'iat', 'nbf', 'jti']);
 
 export type BearerResult =
   | { readonly ok: true; readonly identity: Identity }
@@ -25,8 +28,14 @@ export type BearerResult =
 /**
  * Service-to-service authentication (SPEC §2 step 3): a bearer JWT from a configured issuer
  * (Kubernetes projected service-account tokens, SPIFFE JWT-SVIDs), verified like any JWT we
- * accept: asymmetric algorithm, issuer, audience, expiry required. The identity is the `sub`;
- * `subjects` and `claims` conditions apply to it (nested claims: `kubernetes.io.namespace`).
+ * accept: asymmetric algorithm, issuer, audience, expiry required. The identity is the `sub`
+ * of the service_tokens entry that verified it (`issuers` conditions); `subjects` and `claims`
+ * conditions apply to it (nested claims: `kubernetes.io.namespace`).
+ *
+ * A workload never fills the human fields (SPEC §4.2): a token's `email` or `groups` claims
+ * are only claims, so no `groups`/`emails`/`email_domains` rule matches a workload, and no
+ * X-Forwarded-Email/-Groups or assertion email/groups is ever made from them. Otherwise any
+ * cluster that can mint a token could call itself `cto@corp.example` in group `admins`.
  */
 export function createBearerAuthenticator(verifier: JwtVerifier, metrics: Metrics) {
   return async function authenticateBearer(token: string, now: number): Promise<BearerResult> {
@@ -40,19 +49,12 @@ export function createBearerAuthenticator(verifier: JwtVerifier, metrics: Metric
     const claims = Object.fromEntries(
       Object.entries(payload).filter(([name]) => !PROTOCOL_CLAIMS.has(name)),
     );
-    const groups = payload.groups;
     return {
       ok: true,
       identity: {
         sub: payload.sub,
-        email: typeof payload.email === 'string' ? payload.email.toLowerCase() : undefined,
-        emailVerified:
-          typeof payload.email_verified === 'boolean' ? payload.email_verified : undefined,
-        groups:
-          Array.isArray(groups) && groups.every((g) => typeof g === 'string')
-            ? (groups as string[])
-            : undefined,
         claims,
+        workload: { issuer: verdict.issuer.issuer, name: verdict.issuer.name },
       },
     };
   };

@@ -58,3 +58,35 @@ export function identityFromClaims(
     claims: merged,
   };
 }
+
+/**
+ * Claims about the sign-in itself, not the user: a refreshed ID token may leave them out (OIDC
+ * Core §12.2 keeps `auth_time` as it was), and a refresh is no new sign-in, so they carry over.
+ */
+const SIGN_IN_CLAIMS = ['auth_time', 'amr', 'acr'] as const;
+
+/**
+ * The identity after a token refresh: built only from what the IdP says now (the new ID token
+ * and UserInfo), so a group or email the IdP withdrew is gone. Only `auth_time`, `amr` and
+ * `acr` carry over from the previous identity, and only when the refresh brought none: keeping
+ * anything else would keep what the IdP took away.
+ */
+export function refreshedIdentity(
+  previous: Identity,
+  idToken: Readonly<Record<string, unknown>> | undefined,
+  userinfo: Readonly<Record<string, unknown>> | undefined,
+  groupsClaim: string,
+): Identity {
+  const claims: Record<string, unknown> = { ...idToken, sub: previous.sub };
+  for (const name of SIGN_IN_CLAIMS) {
+    const fresh = claims[name] ?? userinfo?.[name];
+    if (fresh === undefined && previous.claims[name] !== undefined)
+      claims[name] = previous.claims[name];
+  }
+  return identityFromClaims(claims, userinfo, groupsClaim);
+}
+
+/** SPEC §8: `X-Forwarded-Groups` is comma-separated, so a group name with a comma is refused. */
+export function hasAmbiguousGroupName(identity: Identity): boolean {
+  return identity.groups?.some((group) => group.includes(',')) ?? false;
+}

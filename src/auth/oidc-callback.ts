@@ -11,7 +11,7 @@ import { html } from '../pages/render.js';
 import type { PageSender } from '../pages/render.js';
 import type { Identity } from '../policy/types.js';
 import type { PostureCollector } from '../posture/collect.js';
-import { identityFromClaims } from './identity-from-claims.js';
+import { hasAmbiguousGroupName, identityFromClaims } from './identity-from-claims.js';
 import { callbackUrl, loginCookieAttributes } from './oidc-login.js';
 import type { LoginDeps } from './oidc-login.js';
 import { describe } from './oidc-client.js';
@@ -91,7 +91,7 @@ export function createCallbackHandler(deps: CallbackDeps) {
     req: Request,
     res: Response,
     context: RequestContext,
-    code: 'ZTNA_ERR_LOGIN_STATE_INVALID' | 'ZTNA_ERR_LOGIN_REJECTED',
+    code: 'ZTNA_ERR_LOGIN_STATE_INVALID' | 'ZTNA_ERR_LOGIN_REJECTED' | 'ZTNA_ERR_LOGIN_GROUP_NAME',
     why: string,
   ): void {
     deps.metrics.authEvents.inc({ event: 'login_fail' });
@@ -148,6 +148,18 @@ export function createCallbackHandler(deps: CallbackDeps) {
       deps.log,
     );
     const identity = identityFromClaims(claims, userinfo, deps.groupsClaim);
+    // SPEC §8: X-Forwarded-Groups is comma-separated; "eng,admins" would read as two groups.
+    if (hasAmbiguousGroupName(identity)) {
+      deps.log.warn(
+        {
+          request_id: context.requestId,
+          sub: identity.sub,
+          error_code: 'ZTNA_ERR_LOGIN_GROUP_NAME',
+        },
+        'sign-in refused: a group name contains a comma',
+      );
+      return refuse(req, res, context, 'ZTNA_ERR_LOGIN_GROUP_NAME', 'group_name');
+    }
     const posture = await deps.collectPosture(
       req.headers,
       context.peerIp,

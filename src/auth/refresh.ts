@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import type { Identity } from '../policy/types.js';
 import type { StoredTokens } from '../session/session-data.js';
-import { identityFromClaims } from './identity-from-claims.js';
+import { hasAmbiguousGroupName, refreshedIdentity } from './identity-from-claims.js';
 import { fetchMissingClaims } from './oidc-callback.js';
 import { describe } from './oidc-client.js';
 import type { OidcClient } from './oidc-client.js';
@@ -35,7 +35,8 @@ interface Refreshed {
 /**
  * Keeps sessions verified against the IdP (continuous verification): when the IdP's access
  * token expires, the refresh token is used, which fails once the user is disabled or the grant
- * revoked, and brings current claims (groups) when it succeeds. Single-flight per session
+ * revoked, and brings current claims (groups) when it succeeds: the identity is then rebuilt
+ * from the new ID token and UserInfo alone (refreshedIdentity), so what the IdP withdrew is gone. Single-flight per session
  * (SPEC §4.3): concurrent requests of one session share one refresh, so a rotating refresh
  * token is never spent twice. Sessions without a refresh token live on until max_age/idle.
  */
@@ -53,18 +54,31 @@ export function createTokenRefresher(deps: RefreshDeps) {
         response.id_token === undefined
           ? undefined
           : (response.claims() as Record<string, unknown> | undefined);
-      let next = user;
-      if (idClaims !== undefined) {
-        const userinfo = await fetchMissingClaims(
-          configuration,
-          response,
-          idClaims,
-          deps.groupsClaim,
-          deps.log,
+      // OIDC Core §12.2: a refreshed ID token is about the same user, or it is not accepted.
+      if (idClaims !== undefined && idClaims.sub !== user.sub) {
+        deps.metrics.authEvents.inc({ event: 'refresh_fail' });
+        deps.log.warn({ sub: user.sub }, 'token refresh refused: the ID token names another user');
+        return 'rejected';
+      }
+      const userinfo = await fetchMissingClaims(
+        configuration,
+        response,
+        idClaims ?? { sub: user.sub },
+        deps.groupsClaim,
+        deps.log,
+      );
+      // Without a new ID token and without UserInfo the IdP said nothing new about the user.
+      const next =
+        idClaims === undefined && userinfo === undefined
+          ? user
+          : refreshedIdentity(user, idClaims, userinfo, deps.groupsClaim);
+      if (hasAmbiguousGroupName(next)) {
+        deps.metrics.authEvents.inc({ event: 'refresh_fail' });
+        deps.log.warn(
+          { sub: user.sub, error_code: 'ZTNA_ERR_LOGIN_GROUP_NAME' },
+          'token refresh refused: a group name contains a comma',
         );
-        // A refreshed ID token keeps the original auth_time/amr (OIDC Core §12.2); claims it
-        // lacks are carried over, so step-up state is not lost by a refresh.
-        next = identityFromClaims({ ...user.claims, ...idClaims }, userinfo, deps.groupsClaim);
+        return 'rejected';
       }
       deps.metrics.authEvents.inc({ event: 'refresh_ok' });
       return {

@@ -15,7 +15,7 @@ import type { CliIo } from './io.js';
 import { loadRoutesForCli } from './routes-for-cli.js';
 
 export const EXPLAIN_USAGE =
-  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--at ISO-TIME] [--config F]';
+  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--issuer NAME] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--at ISO-TIME] [--config F]';
 
 const OPTIONS = {
   routes: { type: 'string' },
@@ -25,6 +25,7 @@ const OPTIONS = {
   user: { type: 'string' },
   groups: { type: 'string' },
   claim: { type: 'string', multiple: true },
+  issuer: { type: 'string' },
   mfa: { type: 'boolean' },
   'auth-age': { type: 'string' },
   ip: { type: 'string' },
@@ -72,6 +73,8 @@ function ago(ms: number): string {
 
 function identityLine(identity: Identity | undefined, at: number): string {
   if (identity === undefined) return 'anonymous (no --user)';
+  if (identity.workload !== undefined)
+    return `workload ${identity.sub}, token from service_tokens entry ${identity.workload.name ?? '(unnamed)'}`;
   const authTime = identity.claims.auth_time as number;
   const amr = (identity.claims.amr as string[]).join(', ');
   return `${identity.email ?? identity.sub}, groups [${identity.groups?.join(', ') ?? ''}], amr [${amr}], signed in ${ago(at - authTime * 1000)}`;
@@ -126,6 +129,8 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
             mfa: v.mfa === true,
             authAgeMs,
             claims: Object.fromEntries(((v.claim as string[] | undefined) ?? []).map(parseClaim)),
+            // --issuer: the user is a workload with a token of this service_tokens entry.
+            issuer: v.issuer as string | undefined,
           },
           at,
         );

@@ -1,12 +1,12 @@
 import { formatIssue, sortIssues } from '../config/issues.js';
 import { parseGateway, readConfigText } from '../config/load.js';
 import { loadRouteTable } from '../config/route-table.js';
-import type { RouteTable } from '../config/route-table.js';
+import type { GatewayFacts, RouteTable } from '../config/route-table.js';
 import type { CliIo } from './io.js';
 
 /**
  * Loads routes.yaml for `explain` and `test`, which work without secrets: gateway.yaml is only
- * read (when given) for the IdP's MFA `acr` values. Prints issues and returns undefined when
+ * read (when given) for the IdP's MFA `acr` values and the service_tokens names. Prints issues and returns undefined when
  * the files are invalid.
  */
 export async function loadRoutesForCli(
@@ -14,7 +14,8 @@ export async function loadRoutesForCli(
   configFile: string | undefined,
   io: CliIo,
 ): Promise<RouteTable | undefined> {
-  let mfaAcrValues: readonly string[] = [];
+  // Without gateway.yaml: no MFA acr values, and issuers references cannot be checked.
+  let gatewayFacts: GatewayFacts = { mfaAcrValues: [], serviceTokens: undefined };
   if (configFile !== undefined) {
     const read = await readConfigText(configFile);
     const gateway =
@@ -25,9 +26,12 @@ export async function loadRoutesForCli(
       for (const issue of sortIssues(gateway.issues)) io.stdout(formatIssue(issue));
       return undefined;
     }
-    mfaAcrValues = gateway.value.idp.mfa_acr_values;
+    gatewayFacts = {
+      mfaAcrValues: gateway.value.idp.mfa_acr_values,
+      serviceTokens: gateway.value.service_tokens.map((entry) => entry.name),
+    };
   }
-  const loaded = await loadRouteTable(routesFile, mfaAcrValues);
+  const loaded = await loadRouteTable(routesFile, gatewayFacts);
   if (!loaded.ok) {
     for (const issue of sortIssues(loaded.issues)) io.stdout(formatIssue(issue));
     return undefined;

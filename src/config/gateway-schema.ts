@@ -115,7 +115,15 @@ const postureIssuerSchema = strictObject({
   }
 });
 
+/** A `service_tokens` name, as `issuers` conditions in routes.yaml write it. */
+export const SERVICE_TOKEN_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 const serviceTokenIssuerSchema = strictObject({
+  name: z
+    .string({ error: 'must be a name like k8s-prod' })
+    .regex(SERVICE_TOKEN_NAME, 'must be a name like k8s-prod (a-z, 0-9, _ and -)')
+    .optional()
+    .describe('Names the issuer for `issuers` conditions; required when there are several.'),
   issuer: z.string({ error: 'must be the iss value of the tokens' }).min(1),
   audiences: z
     .array(z.string().min(1), { error: 'must be a list of audiences' })
@@ -135,6 +143,47 @@ const serviceTokenIssuerSchema = strictObject({
     });
   }
 });
+
+/**
+ * SPEC §4.1, §4.2: a bearer identity belongs to its issuer, and routes.yaml names issuers. With
+ * several entries each needs a name, and names and `iss` values are unique (two entries with
+ * one `iss` would make a token's issuer ambiguous).
+ */
+function checkServiceTokenNames(
+  entries: ReadonlyArray<{ name?: string | undefined; issuer: string }>,
+  ctx: z.RefinementCtx,
+): void {
+  const names = new Map<string, number>();
+  const issuers = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    if (entry.name === undefined) {
+      if (entries.length > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'name'],
+          message:
+            'must be set when there are several service_tokens entries (routes.yaml names them in issuers conditions)',
+        });
+    } else if (names.has(entry.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `must be unique: entry #${names.get(entry.name)! + 1} is also called "${entry.name}"`,
+      });
+    } else {
+      names.set(entry.name, i);
+    }
+    if (issuers.has(entry.issuer)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'issuer'],
+        message: `must be unique: entry #${issuers.get(entry.issuer)! + 1} has the same issuer, so a token's entry would be ambiguous`,
+      });
+    } else {
+      issuers.set(entry.issuer, i);
+    }
+  });
+}
 
 /** Header names a client could send; compared case-insensitively. */
 const headerName = z
@@ -211,6 +260,7 @@ export const gatewayFileSchema = strictObject({
   posture: postureSchema.prefault({}),
   service_tokens: z
     .array(serviceTokenIssuerSchema, { error: 'must be a list of token issuers' })
+    .superRefine(checkServiceTokenNames)
     .default([]),
   assertion: assertionSchema.prefault({}),
   limits: limitsSchema.prefault({}),
@@ -234,4 +284,5 @@ export const GATEWAY_HINTS: Readonly<Record<string, string>> = {
   idle_timeout: 'idle_timeout: 1h',
   idp: 'idp: { issuer: https://idp.corp.example, client_id: ztna-gateway, client_secret_env: ZTNA_CLIENT_SECRET }',
   session: 'session: { secret_env: ZTNA_SESSION_SECRET }',
+  name: 'name: k8s-prod',
 };

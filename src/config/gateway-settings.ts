@@ -54,7 +54,7 @@ export interface GatewaySettings {
     /** Absolute path of the private JWK or JWKS; undefined: a key is generated at start. */
     readonly keyFile: string | undefined;
     readonly ttlMs: number;
-    /** A fixed `iss`; undefined: the origin the client used (https://wiki.corp.example). */
+    /** A fixed `iss`; undefined: each route's public URL (https://wiki.corp.example). */
     readonly issuer: string | undefined;
   };
   readonly limits: {
@@ -67,8 +67,10 @@ export interface GatewaySettings {
   readonly logLevel: GatewayFile['log']['level'];
 }
 
-/** An issuer of JWTs the gateway accepts from others (posture assertions, later service tokens). */
+/** An issuer of JWTs the gateway accepts from others (posture assertions, service tokens). */
 export interface JwtIssuerSettings {
+  /** service_tokens only: the entry's `name` (what `issuers` conditions write), if it has one. */
+  readonly name?: string | undefined;
   readonly issuer: string;
   readonly audiences: readonly string[];
   readonly algorithms: readonly string[];
@@ -332,6 +334,7 @@ export async function resolveGatewaySettings(
         clockSkewMs: file.posture.clock_skew,
       },
       serviceTokens: file.service_tokens.map((issuer) => ({
+        name: issuer.name,
         issuer: issuer.issuer,
         audiences: issuer.audiences,
         algorithms: issuer.algorithms ?? JWT_ALGORITHMS,

@@ -2,7 +2,7 @@ import { resolveGatewaySettings } from './gateway-settings.js';
 import type { GatewaySettings } from './gateway-settings.js';
 import type { ConfigIssue } from './issues.js';
 import { loadGatewayFile } from './load.js';
-import { loadRouteTable } from './route-table.js';
+import { gatewayFactsOf, loadRouteTable } from './route-table.js';
 import type { RouteTable } from './route-table.js';
 
 export type Configuration =
@@ -35,7 +35,12 @@ export async function loadConfiguration(
   }
   const routesPath = routesFile ?? settings?.routesFile;
   if (routesPath === undefined) return { ok: false, issues };
-  const routes = await loadRouteTable(routesPath, settings?.idp.mfaAcrValues ?? []);
+  // Without valid settings the routes are still checked (every issue at once), with no
+  // service_tokens entries: any issuers reference is then reported as unknown.
+  const routes = await loadRouteTable(
+    routesPath,
+    settings === undefined ? { mfaAcrValues: [], serviceTokens: [] } : gatewayFactsOf(settings),
+  );
   if (!routes.ok) issues.push(...routes.issues);
   if (issues.length > 0 || !routes.ok || settings === undefined) return { ok: false, issues };
   return { ok: true, settings, table: routes.table, warnings: [...routes.table.warnings] };

@@ -6,6 +6,7 @@ import type { GatewayFile } from './gateway-schema.js';
 import { ROUTES_HINTS, routesFileSchema } from './routes-schema.js';
 import type { RoutesFile } from './routes-schema.js';
 import { crossCheckRoutes } from './routes-cross-checks.js';
+import type { ServiceTokenNames } from './routes-cross-checks.js';
 import { formatPath, translateZodIssues } from './zod-issues.js';
 import type { HintTable, SubjectNamer } from './zod-issues.js';
 import { parseYaml } from './yaml-source.js';
@@ -90,14 +91,22 @@ function lintRoutes(routes: RoutesFile, source: YamlSource): ConfigIssue[] {
   return warnings;
 }
 
-/** Validates routes.yaml text; never throws on bad input. */
-export function parseRoutes(file: string, text: string): Loaded<RoutesFile> {
+/**
+ * Validates routes.yaml text; never throws on bad input. `serviceTokens`: the names of
+ * gateway.yaml's service_tokens entries, which `issuers` conditions refer to (undefined when
+ * gateway.yaml is not known: those references are then not checked).
+ */
+export function parseRoutes(
+  file: string,
+  text: string,
+  serviceTokens?: ServiceTokenNames,
+): Loaded<RoutesFile> {
   const parsed = parseYaml(file, text);
   if (!parsed.ok) return parsed;
   const loaded = validateSource(parsed.source, routesFileSchema, routeNamer, ROUTES_HINTS);
   // Cross-key checks run whatever the fields' state, so every problem shows up in one go.
-  const crossIssues = crossCheckRoutes(parsed.source.data).map(({ path, message, hint }) =>
-    issueAt(parsed.source, path, message, hint),
+  const crossIssues = crossCheckRoutes(parsed.source.data, serviceTokens).map(
+    ({ path, message, hint }) => issueAt(parsed.source, path, message, hint),
   );
   if (!loaded.ok || crossIssues.length > 0) {
     return { ok: false, issues: [...(loaded.ok ? [] : loaded.issues), ...crossIssues] };

@@ -61,6 +61,8 @@ const identitySchema = strictObject({
   acr: z.string().optional(),
   auth_age: duration().optional(),
   claims: z.record(z.string(), z.unknown()).optional(),
+  /** A workload token from this service_tokens entry (by name), not a person. */
+  issuer: z.string().min(1).optional(),
 });
 
 /** Converts a test case identity into the simulator's description. */
@@ -77,6 +79,7 @@ export function identityDescription(
     acr: identity.acr,
     authAgeMs: identity.auth_age,
     claims: identity.claims,
+    issuer: identity.issuer,
   };
 }
 

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { formatIssue, sortIssues } from './issues.js';
 import { readConfigText } from './load.js';
 import { buildRouteTable, hashRoutesText } from './route-table.js';
-import type { RouteTable } from './route-table.js';
+import type { GatewayFacts, RouteTable } from './route-table.js';
 
 export type ReloadTrigger = 'watch' | 'signal' | 'poll' | 'manual';
 export type ReloadResult = 'unchanged' | 'success' | 'failure';
@@ -14,7 +14,8 @@ export type ReloadResult = 'unchanged' | 'success' | 'failure';
 export interface RoutesReloaderOptions {
   readonly file: string;
   readonly initial: RouteTable;
-  readonly mfaAcrValues: readonly string[];
+  /** What routes.yaml is checked and compiled against (idp.mfa_acr_values, service_tokens). */
+  readonly gateway: GatewayFacts;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Fallback check interval for file systems without change events (0 disables). */
@@ -63,7 +64,7 @@ export function createRoutesReloader(options: RoutesReloaderOptions) {
     const result =
       text === undefined
         ? { ok: false as const, issues: 'issues' in read ? read.issues : [] }
-        : await buildRouteTable(file, text, options.mfaAcrValues);
+        : await buildRouteTable(file, text, options.gateway);
     if (!result.ok) {
       metrics.configReloads.inc({ result: 'failure' });
       for (const issue of sortIssues(result.issues))

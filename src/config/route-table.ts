@@ -13,6 +13,8 @@ import { createRouteIndex } from '../routing/route-index.js';
 import type { RouteIndex } from '../routing/route-index.js';
 import type { ConfigIssue } from './issues.js';
 import { issueAt, parseRoutes, readConfigText } from './load.js';
+import type { GatewaySettings } from './gateway-settings.js';
+import type { ServiceTokenNames } from './routes-cross-checks.js';
 import type { RouteConfig, RoutesFile } from './routes-schema.js';
 
 /** A route ready for the request path: everything parsed, compiled and read at load time. */
@@ -190,6 +192,28 @@ export type RouteTableResult =
   | { readonly ok: true; readonly table: RouteTable }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
+/** What loading routes.yaml needs to know of gateway.yaml. */
+export interface GatewayFacts {
+  /**
+   * `idp.mfa_acr_values`. Required, not defaulted: a table compiled without them would
+   * silently never accept an `acr` as MFA (every caller must say what its IdP sends).
+   */
+  readonly mfaAcrValues: readonly string[];
+  /**
+   * The names of the service_tokens entries, checked against `issuers` conditions; undefined
+   * only where gateway.yaml is not known (`explain`/`test` without `--config`).
+   */
+  readonly serviceTokens: ServiceTokenNames | undefined;
+}
+
+/** The facts of a resolved gateway.yaml that routes.yaml is checked against. */
+export function gatewayFactsOf(settings: GatewaySettings): GatewayFacts {
+  return {
+    mfaAcrValues: settings.idp.mfaAcrValues,
+    serviceTokens: settings.serviceTokens.map((entry) => entry.name),
+  };
+}
+
 /**
  * Reads, validates and compiles routes.yaml, including the CA files it names (relative to the
  * routes file). Never throws on bad input: a bad file is a list of issues, and the caller keeps
@@ -197,20 +221,20 @@ export type RouteTableResult =
  */
 export async function loadRouteTable(
   file: string,
-  mfaAcrValues: readonly string[],
+  gateway: GatewayFacts,
 ): Promise<RouteTableResult> {
   const read = await readConfigText(file);
   if ('issues' in read) return { ok: false, issues: read.issues };
-  return buildRouteTable(file, read.text, mfaAcrValues);
+  return buildRouteTable(file, read.text, gateway);
 }
 
 /** Like loadRouteTable, for text already read (the reloader reads each version once). */
 export async function buildRouteTable(
   file: string,
   text: string,
-  mfaAcrValues: readonly string[],
+  gateway: GatewayFacts,
 ): Promise<RouteTableResult> {
-  const loaded = parseRoutes(file, text);
+  const loaded = parseRoutes(file, text, gateway.serviceTokens);
   if (!loaded.ok) return loaded;
   const cas = new Map<string, string>();
   const issues: ConfigIssue[] = [];
@@ -233,6 +257,10 @@ export async function buildRouteTable(
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
-    table: compileRouteTable(loaded.value, text, { cas, warnings: loaded.warnings, mfaAcrValues }),
+    table: compileRouteTable(loaded.value, text, {
+      cas,
+      warnings: loaded.warnings,
+      mfaAcrValues: gateway.mfaAcrValues,
+    }),
   };
 }

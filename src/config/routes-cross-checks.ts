@@ -15,6 +15,21 @@ export interface CrossCheckIssue {
 
 type Dict = Record<string, unknown>;
 
+/**
+ * What routes.yaml is checked against in gateway.yaml: the `name` of each service_tokens entry
+ * (undefined for an unnamed one). Undefined when gateway.yaml is not known (`explain`/`test`
+ * without `--config`): issuer references are then not checked.
+ */
+export type ServiceTokenNames = readonly (string | undefined)[];
+
+/** What the checks of one rule need to know beyond the rule. */
+interface RuleScope {
+  readonly profiles: readonly string[];
+  readonly serviceTokens: ServiceTokenNames | undefined;
+  /** Whether the route takes bearer tokens (its `auth`, or the defaults'). */
+  readonly takesBearer: boolean;
+}
+
 function isDict(value: unknown): value is Dict {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -30,10 +45,66 @@ function normalizedPath(value: unknown): string | undefined {
   return value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
 }
 
+/** `posture: NAME` must name a profile. */
+function checkPostureReference(
+  rule: Dict,
+  scope: RuleScope,
+  at: (path: PropertyKey[], message: string, hint?: string) => void,
+): void {
+  const profiles = scope.profiles;
+  if (typeof rule.posture !== 'string' || profiles.includes(rule.posture)) return;
+  const known = profiles.length > 0 ? ` (known: ${profiles.join(', ')})` : ' (none are defined)';
+  const guess = suggestClosest(rule.posture, profiles);
+  at(
+    ['posture'],
+    `must name a profile under posture_profiles; "${rule.posture}" is not one${known}`,
+    guess && `did you mean "${guess}"?`,
+  );
+}
+
+/**
+ * SPEC §4.2: `issuers` names service_tokens entries; and with several entries, a rule of a
+ * bearer route that looks at `subjects` or `claims` must say whose tokens it means, or a dev
+ * cluster's token naming a prod service account would pass a rule written for prod. Rules of
+ * session-only routes are exempt: no workload reaches them, and people carry no issuer.
+ */
+function checkIssuerReferences(
+  rule: Dict,
+  scope: RuleScope,
+  at: (path: PropertyKey[], message: string, hint?: string) => void,
+): void {
+  const entries = scope.serviceTokens;
+  if (entries === undefined) return;
+  const names = entries.filter((n): n is string => n !== undefined);
+  listOf(rule.issuers).forEach((name, k) => {
+    if (typeof name !== 'string' || names.includes(name)) return;
+    const known =
+      names.length > 0 ? ` (known: ${names.join(', ')})` : ' (no service_tokens entry has a name)';
+    const guess = suggestClosest(name, names);
+    at(
+      ['issuers', k],
+      `must name a service_tokens entry of gateway.yaml; "${name}" is not one${known}`,
+      guess ? `did you mean "${guess}"?` : 'name the entry in gateway.yaml: name: k8s-prod',
+    );
+  });
+  if (entries.length < 2 || !scope.takesBearer || rule.issuers !== undefined) return;
+  const key = rule.subjects !== undefined ? 'subjects' : rule.claims !== undefined ? 'claims' : '';
+  if (key === '') return;
+  at(
+    [key],
+    `needs issuers next to it: with several service_tokens entries (${names.join(', ')}), a rule on ${key} must say whose tokens it means`,
+    `issuers: [${names[0] ?? 'k8s-prod'}]`,
+  );
+}
+
 function checkRoute(
   route: Dict,
   i: number,
-  profiles: readonly string[],
+  context: {
+    profiles: readonly string[];
+    serviceTokens: ServiceTokenNames | undefined;
+    defaultAuth: unknown;
+  },
   issues: CrossCheckIssue[],
 ): void {
   const at = (path: PropertyKey[], message: string, hint?: string) =>
@@ -67,30 +138,37 @@ function checkRoute(
       at(['rules', j, 'path'], `must be under the route's path ${path}, or it never matches`);
     }
   });
+  const scope: RuleScope = {
+    profiles: context.profiles,
+    serviceTokens: context.serviceTokens,
+    takesBearer: listOf(route.auth ?? context.defaultAuth).includes('bearer'),
+  };
   for (const [policyPath, policy] of policies) {
     if (!isDict(policy)) continue;
     for (const list of ['allow', 'deny'] as const) {
       listOf(policy[list]).forEach((rule, k) => {
-        if (!isDict(rule) || typeof rule.posture !== 'string' || profiles.includes(rule.posture))
-          return;
-        const known =
-          profiles.length > 0 ? ` (known: ${profiles.join(', ')})` : ' (none are defined)';
-        const guess = suggestClosest(rule.posture, profiles);
-        at(
-          [...policyPath, list, k, 'posture'],
-          `must name a profile under posture_profiles; "${rule.posture}" is not one${known}`,
-          guess && `did you mean "${guess}"?`,
-        );
+        if (!isDict(rule)) return;
+        const atRule = (path: PropertyKey[], message: string, hint?: string) =>
+          at([...policyPath, list, k, ...path], message, hint);
+        checkPostureReference(rule, scope, atRule);
+        checkIssuerReferences(rule, scope, atRule);
       });
     }
   }
 }
 
-/** Every cross-key problem of a routes.yaml, whatever state its fields are in. */
-export function crossCheckRoutes(data: unknown): CrossCheckIssue[] {
+/**
+ * Every cross-key problem of a routes.yaml, whatever state its fields are in, including its
+ * references to gateway.yaml's service_tokens when those are known.
+ */
+export function crossCheckRoutes(
+  data: unknown,
+  serviceTokens?: ServiceTokenNames,
+): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   if (!isDict(data)) return issues;
   const profiles = isDict(data.posture_profiles) ? Object.keys(data.posture_profiles) : [];
+  const defaultAuth = isDict(data.defaults) ? (data.defaults.auth ?? ['session']) : ['session'];
   const names = new Map<string, number>();
   const places = new Map<string, number>();
   listOf(data.routes).forEach((route, i) => {
@@ -119,7 +197,7 @@ export function crossCheckRoutes(data: unknown): CrossCheckIssue[] {
         places.set(place, i);
       }
     }
-    checkRoute(route, i, profiles, issues);
+    checkRoute(route, i, { profiles, serviceTokens, defaultAuth }, issues);
   });
   return issues;
 }

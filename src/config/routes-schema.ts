@@ -128,6 +128,11 @@ const ruleSchema = strictObject({
   subjects: stringList('subjects')
     .optional()
     .describe("The identity's sub is one of these (service accounts, SPIFFE ids)."),
+  issuers: stringList('service_tokens names')
+    .optional()
+    .describe(
+      'A workload token from one of these service_tokens entries (by name); people never match.',
+    ),
   claims: z
     .record(
       z.string().min(1),
@@ -305,6 +310,7 @@ export const ROUTES_HINTS: Readonly<Record<string, string>> = {
   email_domains: 'email_domains: [corp.example]',
   groups: 'groups: [engineering]',
   subjects: 'subjects: ["system:serviceaccount:prod:checkout"]',
+  issuers: 'issuers: [k8s-prod]',
   claims: 'claims: { department: [sales, support] }',
   mfa: 'mfa: true',
   auth_max_age: 'auth_max_age: 1h',

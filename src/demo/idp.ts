@@ -33,6 +33,12 @@ export interface IdpOptions {
   readonly accessTokenTtlSeconds?: number;
   /** Delays token endpoint answers (tests: makes concurrent refreshes overlap for sure). */
   readonly tokenDelayMs?: number;
+  /**
+   * `all` (default): email and groups in the ID token too, like most corporate IdPs are set up;
+   * `minimal`: the ID token carries only protocol claims, the rest comes from UserInfo (OIDC
+   * Core §5.4, as oidc-provider and some IdPs do by default).
+   */
+  readonly idTokenClaims?: 'all' | 'minimal';
 }
 
 export interface IdpClient {
@@ -65,6 +71,8 @@ export interface EmbeddedIdp {
   configure(clients: readonly IdpClient[]): Promise<void>;
   /** Offboards a user: their sign-ins and token refreshes fail from now on. */
   disable(sub: string): void;
+  /** Changes a user's groups at the IdP (undefined: no groups claim); seen at the next token. */
+  setGroups(sub: string, groups: readonly string[] | undefined): void;
   close(): Promise<void>;
 }
 
@@ -155,6 +163,8 @@ export async function startIdp(
   const byLogin = new Map(users.flatMap((u) => [[u.username, u] as const, [u.email, u] as const]));
   const bySub = new Map(users.map((u) => [u.sub, u]));
   const disabled = new Set<string>();
+  // Group changes made at the IdP after start (setGroups), by sub: they win over `users`.
+  const changedGroups = new Map<string, readonly string[] | undefined>();
 
   async function configure(clients: readonly IdpClient[]): Promise<void> {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -188,8 +198,8 @@ export async function startIdp(
         groups: ['groups'],
       },
       scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
-      // Email and groups in the ID token too, like most corporate IdPs are configured.
-      conformIdTokenClaims: false,
+      // By default email and groups in the ID token too, like most corporate IdPs are configured.
+      conformIdTokenClaims: options.idTokenClaims === 'minimal',
       features: {
         devInteractions: { enabled: false },
         backchannelLogout: { enabled: true },
@@ -224,6 +234,7 @@ export async function startIdp(
         const user = bySub.get(sub);
         // A disabled user has no account: oidc-provider then refuses their refresh tokens too.
         if (user === undefined || disabled.has(sub)) return undefined;
+        const groups = changedGroups.has(sub) ? changedGroups.get(sub) : user.groups;
         return {
           accountId: sub,
           claims: () => ({
@@ -231,7 +242,7 @@ export async function startIdp(
             email: user.email,
             email_verified: user.emailVerified ?? true,
             name: user.name,
-            ...(user.groups !== undefined && { groups: [...user.groups] }),
+            ...(groups !== undefined && { groups: [...groups] }),
           }),
         };
       },
@@ -330,6 +341,7 @@ export async function startIdp(
     issuer,
     configure,
     disable: (sub) => void disabled.add(sub),
+    setGroups: (sub, groups) => void changedGroups.set(sub, groups),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -11,6 +11,7 @@ import { createOidcClient } from '../auth/oidc-client.js';
 import { createRoutesReloader } from '../config/reload.js';
 import type { ReloadResult, ReloadTrigger } from '../config/reload.js';
 import type { GatewaySettings } from '../config/gateway-settings.js';
+import { gatewayFactsOf } from '../config/route-table.js';
 import type { RouteTable } from '../config/route-table.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -107,7 +108,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const reloader = createRoutesReloader({
     file: options.routesFile ?? '',
     initial: options.table,
-    mfaAcrValues: settings.idp.mfaAcrValues,
+    gateway: gatewayFactsOf(settings),
     log: loggers.log,
     metrics,
     ...(options.reloadPollMs !== undefined && { pollMs: options.reloadPollMs }),

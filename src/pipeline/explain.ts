@@ -59,13 +59,19 @@ function describedSources(
   const nothing = () => undefined;
   return {
     now: () => at,
-    // A route that takes sessions sees the person as a browser; a bearer-only route, as a service.
-    bearerToken: (_head, route) =>
-      identity !== undefined && !route.auth.has('session') ? 'described' : undefined,
+    // A workload (described with an issuer) brings its token, which only bearer routes read,
+    // as in serving. A person is a browser on a route that takes sessions; on a bearer-only
+    // route, a service.
+    bearerToken: (_head, route) => {
+      if (identity === undefined) return undefined;
+      const asService =
+        identity.workload !== undefined ? route.auth.has('bearer') : !route.auth.has('session');
+      return asService ? 'described' : undefined;
+    },
     verifyBearer: async () =>
       identity === undefined ? { ok: false, reason: 'malformed' } : { ok: true, identity },
     readSession: async () =>
-      identity === undefined
+      identity === undefined || identity.workload !== undefined
         ? undefined
         : { id: 'described', data: { user: identity, createdAt: at } as SessionData },
     touchSession: nothing,

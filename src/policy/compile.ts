@@ -7,6 +7,7 @@ import { compileEmailDomains } from './conditions/email-domains.js';
 import { compileEmails } from './conditions/emails.js';
 import { compileGroups } from './conditions/groups.js';
 import { compileIp } from './conditions/ip.js';
+import { compileIssuers } from './conditions/issuers.js';
 import { compileMethods } from './conditions/methods.js';
 import { compileMfa } from './conditions/mfa.js';
 import { compilePaths } from './conditions/paths.js';
@@ -30,6 +31,8 @@ export interface RuleSpec {
   readonly email_domains?: readonly string[] | undefined;
   readonly groups?: readonly string[] | undefined;
   readonly subjects?: readonly string[] | undefined;
+  /** service_tokens names: the workload's token came from one of them. */
+  readonly issuers?: readonly string[] | undefined;
   readonly claims?: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>> | undefined;
   readonly mfa?: true | undefined;
   /** Milliseconds. */
@@ -70,6 +73,7 @@ const COMPILERS: Compilers = {
   email_domains: (v) => compileEmailDomains(v),
   groups: (v) => compileGroups(v),
   subjects: (v) => compileSubjects(v),
+  issuers: (v) => compileIssuers(v),
   claims: (v) => compileClaims(v),
   mfa: (_v, context) => compileMfa(context.mfaAcrValues),
   auth_max_age: (v) => compileAuthMaxAge(v),

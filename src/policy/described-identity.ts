@@ -13,10 +13,29 @@ export interface IdentityDescription {
   /** Time since the user authenticated at the IdP, in ms (sets `auth_time`). */
   readonly authAgeMs?: number | undefined;
   readonly claims?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * A workload, not a person: the `name` of the service_tokens entry whose token it brings.
+   * Like serving, such an identity has no email or groups (SPEC §4.2) and no sign-in claims.
+   */
+  readonly issuer?: string | undefined;
 }
 
-/** Builds the identity a real login would produce from such a description. */
+/**
+ * The identity a service token of the named issuer would produce: `sub` and claims only (the
+ * token's `iss` URL is not known without gateway.yaml; describe it in `claims` to test it).
+ */
+function describedWorkload(description: IdentityDescription, issuer: string): Identity {
+  const sub = description.sub ?? description.email ?? 'anonymous';
+  return {
+    sub,
+    claims: { ...description.claims, sub },
+    workload: { issuer: String(description.claims?.iss ?? ''), name: issuer },
+  };
+}
+
+/** Builds the identity a real login (or, with `issuer`, a service token) would produce. */
 export function describedIdentity(description: IdentityDescription, at: number): Identity {
+  if (description.issuer !== undefined) return describedWorkload(description, description.issuer);
   const email = description.email?.toLowerCase();
   const sub = description.sub ?? description.email ?? 'anonymous';
   const amr = description.amr ?? (description.mfa ? ['pwd', 'otp'] : ['pwd']);

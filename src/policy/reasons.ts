@@ -6,6 +6,7 @@ export type ConditionKind =
   | 'email_domains'
   | 'groups'
   | 'subjects'
+  | 'issuers'
   | 'claims'
   | 'mfa'
   | 'auth_max_age'

@@ -14,6 +14,20 @@ export interface Identity {
   readonly name?: string | undefined;
   /** Every claim kept from the IdP, `amr`, `acr` and `auth_time` included. */
   readonly claims: Readonly<Record<string, unknown>>;
+  /**
+   * Set for workload identities (bearer tokens) only, never for people. A workload belongs to
+   * the service_tokens entry that vouched for it (SPEC §4.2), and never fills `email`,
+   * `emailVerified` or `groups`, whatever claims its token carries.
+   */
+  readonly workload?: WorkloadIssuer | undefined;
+}
+
+/** Which service_tokens entry verified a workload's token. */
+export interface WorkloadIssuer {
+  /** The token's `iss`. */
+  readonly issuer: string;
+  /** The entry's `name`, what `issuers` conditions write; undefined for an unnamed entry. */
+  readonly name: string | undefined;
 }
 
 /** The facts about the request that conditions may look at (canonical, never client-chosen). */

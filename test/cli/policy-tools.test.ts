@@ -243,3 +243,85 @@ describe('ztna-gateway schema', () => {
     );
   });
 });
+
+describe('workload identities in explain and test (issue 12 item 5)', () => {
+  const CHECKOUT = 'system:serviceaccount:prod:checkout';
+  let routesFile: string;
+  beforeAll(async () => {
+    routesFile = join(dir, 'issuers-routes.yaml');
+    await writeFile(
+      routesFile,
+      `version: 1
+routes:
+  - name: payments
+    host: api.corp.example
+    upstream: http://10.0.0.30:8443
+    auth: [bearer]
+    policy:
+      allow:
+        - issuers: [k8s-prod]
+          subjects: ["${CHECKOUT}"]
+  - name: admin
+    host: admin.corp.example
+    upstream: http://10.0.0.31:80
+    auth: [session, bearer]
+    policy: { allow: [ { groups: [admins] } ] }
+`,
+    );
+  });
+
+  test('test cases say whose token it is, and decide like serving', async () => {
+    const file = join(dir, 'issuers.test.yaml');
+    await writeFile(
+      file,
+      `cases:
+  - name: the prod checkout token pays
+    request: { url: "https://api.corp.example/charge" }
+    identity: { sub: "${CHECKOUT}", issuer: k8s-prod }
+    expect: allow
+  - name: a dev token naming the prod service account does not
+    request: { url: "https://api.corp.example/charge" }
+    identity: { sub: "${CHECKOUT}", issuer: k8s-dev }
+    expect: deny
+    reason: deny:no_rule_matched
+  - name: a workload with a groups claim is not in the group
+    request: { url: "https://admin.corp.example/" }
+    identity: { sub: cron, issuer: k8s-prod, groups: [admins], email: cto@corp.example }
+    expect: deny
+    reason: deny:no_rule_matched
+`,
+    );
+    const result = await cli(['test', '--routes', routesFile, file]);
+    expect(result.out.split('\n').at(-1)).toBe('3 passed, 0 failed');
+    expect(result.code).toBe(0);
+  });
+
+  test('explain --issuer names the token issuer and traces the issuers condition', async () => {
+    const allowed = await cli([
+      'explain',
+      '--routes',
+      routesFile,
+      '--url',
+      'https://api.corp.example/charge',
+      '--user',
+      CHECKOUT,
+      '--issuer',
+      'k8s-prod',
+    ]);
+    expect(allowed.out).toContain(`workload ${CHECKOUT}, token from service_tokens entry k8s-prod`);
+    expect(allowed.out).toContain('token issuer in [k8s-prod]');
+    expect(allowed.code).toBe(0);
+    const denied = await cli([
+      'explain',
+      '--routes',
+      routesFile,
+      '--url',
+      'https://api.corp.example/charge',
+      '--user',
+      CHECKOUT,
+      '--issuer',
+      'k8s-dev',
+    ]);
+    expect(denied.code).toBe(1);
+  });
+});

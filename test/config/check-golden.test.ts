@@ -29,9 +29,11 @@ describe('ztna-gateway check on broken files', () => {
   const fixtures = readdirSync(BAD).filter((f) => f.endsWith('.yaml'));
   test.each(fixtures)('%s', async (file) => {
     const path = `${BAD}/${file}`;
+    // routes-issuers* refer to service_tokens names: checked against a gateway.yaml with two.
+    const gateway = file.startsWith('routes-issuers') ? 'gateway-issuers.yaml' : 'gateway.yaml';
     const argv = file.startsWith('gateway-')
       ? ['--config', path, '--routes', `${GOOD}/routes.yaml`]
-      : ['--config', `${GOOD}/gateway.yaml`, '--routes', path];
+      : ['--config', `${GOOD}/${gateway}`, '--routes', path];
     const result = await check(argv);
     const expectedFile = path.replace(/\.yaml$/, '.expected.txt');
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedFile, result.out);

@@ -99,12 +99,18 @@ function loopbackFetch(url: string): Promise<Response> {
   });
 }
 
+/**
+ * The assertion's `iss` for routes on app.test: the route's public URL, from configuration
+ * (SPEC §8), without the test listener's port that clients put in Host.
+ */
+const APP_ISSUER = 'http://app.test';
+
 /** What an upstream app does with the assertion: verify it against the gateway's JWKS with jose. */
 async function verifyAsUpstream(token: string, origin: string, audience: string) {
   const jwks = createRemoteJWKSet(new URL(`${origin}/.ztna/jwks.json`), {
     [customFetch]: loopbackFetch,
   });
-  return (await jwtVerify(token, jwks, { issuer: origin, audience, algorithms: ['ES256'] }))
+  return (await jwtVerify(token, jwks, { issuer: APP_ISSUER, audience, algorithms: ['ES256'] }))
     .payload;
 }
 
@@ -122,7 +128,7 @@ describe('the signed identity assertion', () => {
     const origin = stack.url('app.test', '').replace(/\/$/, '');
     const claims = await verifyAsUpstream(token, origin, 'app');
     expect(claims).toMatchObject({
-      iss: origin,
+      iss: APP_ISSUER,
       aud: 'app',
       sub: 'alice',
       email: 'alice@corp.example',
@@ -175,7 +181,7 @@ describe('the signed identity assertion', () => {
     const origin = stack.url('app.test', '').replace(/\/$/, '');
     const signedByOld = await new SignJWT({ sub: 'alice' })
       .setProtectedHeader({ alg: 'ES256', kid: oldKey.kid })
-      .setIssuer(origin)
+      .setIssuer(APP_ISSUER)
       .setAudience('app')
       .setIssuedAt()
       .setExpirationTime('60s')
