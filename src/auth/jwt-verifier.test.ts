@@ -84,3 +84,63 @@ describe('JWT verifier cache', () => {
     expect((await verifier.verify(jwt, NOW)).ok).toBe(true);
   });
 });
+
+describe('a cached verdict never outlives its limits (SPEC §6)', () => {
+  const DAY = 24 * 3_600_000;
+
+  test('the age ceiling is checked on every hit, not only when the token was first verified', async () => {
+    const verifier = createJwtVerifier([issuer()], { clockSkewMs: 0, maxTokenAgeMs: DAY, log });
+    // Issued almost a day ago, valid for a week more: the ceiling, not exp, is what ends it.
+    const jwt = await new SignJWT({ sub: 'old' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('https://mdm.test')
+      .setAudience('gw')
+      .setIssuedAt(Math.floor((NOW - DAY + 60_000) / 1000))
+      .setExpirationTime(Math.floor((NOW + 7 * DAY) / 1000))
+      .sign(privateKey);
+    expect((await verifier.verify(jwt, NOW)).ok).toBe(true);
+    expect(await verifier.verify(jwt, NOW + 2 * 60_000)).toEqual({ ok: false, reason: 'expired' });
+  });
+
+  test('a key removed from a JWKS file stops verifying its cached tokens within 5 s', async () => {
+    const own = join(dir, 'removal-jwks.json');
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const publish = async (...keys: [CryptoKey, string][]) =>
+      writeFile(
+        own,
+        JSON.stringify({
+          keys: await Promise.all(
+            keys.map(async ([key, kid]) => ({ ...(await exportJWK(key)), kid, alg: 'ES256' })),
+          ),
+        }),
+      );
+    await publish([pair.publicKey, 'old']);
+    const verifier = createJwtVerifier([{ ...issuer(), jwksFile: own }], {
+      clockSkewMs: 0,
+      maxTokenAgeMs: DAY,
+      log,
+    });
+    const jwt = await new SignJWT({ sub: 'a' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'old' })
+      .setIssuer('https://mdm.test')
+      .setAudience('gw')
+      .setIssuedAt(Math.floor(NOW / 1000))
+      .setExpirationTime(Math.floor(NOW / 1000) + 3600)
+      .sign(pair.privateKey);
+    const first = await verifier.verify(jwt, NOW);
+    expect(first.ok).toBe(true);
+    // The key is retired: the file now publishes only its successor.
+    const successor = await generateKeyPair('ES256', { extractable: true });
+    await publish([successor.publicKey, 'new']);
+    expect(await verifier.verify(jwt, NOW + 5_000)).toEqual({ ok: false, reason: 'unknown_key' });
+    expect(await verifier.verify(jwt, NOW + 6_000)).toEqual({ ok: false, reason: 'unknown_key' });
+  });
+
+  test('a key that stays published keeps its cached tokens cached', async () => {
+    const verifier = createJwtVerifier([issuer()], { clockSkewMs: 0, maxTokenAgeMs: DAY, log });
+    const jwt = await token('kept', 600);
+    const first = await verifier.verify(jwt, NOW);
+    expect(first.ok).toBe(true);
+    expect(await verifier.verify(jwt, NOW + 60_000)).toBe(first);
+  });
+});

@@ -35,13 +35,27 @@ const MAX_TOKEN_BYTES = 8 * 1024;
 const ALLOWED = new Set<string>(JWT_ALGORITHMS);
 
 /**
- * A JWKS file that is re-read when a token names a key it does not have (key rotation by
- * replacing the file), at most once per `minReloadMs`, and only when the file changed.
+ * Where an issuer's keys come from. `now` is the gateway's clock; jose's remote key sets keep
+ * their own (real) time for their cache and cooldown.
  */
-function createFileKeySet(path: string, log: Logger, minReloadMs = 5000): KeySet {
+type KeySource = (
+  header: JWSHeaderParameters,
+  token: FlattenedJWSInput,
+  now: number,
+) => Promise<CryptoKey>;
+
+/**
+ * A JWKS file, re-read when it changed. Checked at most every `minReloadMs` of the gateway's
+ * clock, so a key removed from the file stops verifying anything (cached verdicts included)
+ * even when no new key shows up (SPEC §6); and, as before, when a token names a key the file
+ * does not have (a rotation), at most every `minReloadMs` of real time, so a flood of made-up
+ * kids costs one `stat` per interval.
+ */
+function createFileKeySource(path: string, log: Logger, minReloadMs = 5000): KeySource {
   let keys: KeySet | undefined;
   let mtimeMs = -1;
-  let lastCheck = 0;
+  let lastCheck = Number.NEGATIVE_INFINITY;
+  let lastMiss = 0;
   async function load(): Promise<void> {
     const info = await stat(path);
     if (info.mtimeMs === mtimeMs && keys !== undefined) return;
@@ -51,18 +65,22 @@ function createFileKeySet(path: string, log: Logger, minReloadMs = 5000): KeySet
     mtimeMs = info.mtimeMs;
     log.info({ jwks_file: path }, 'JWKS file loaded');
   }
-  return async (header, token) => {
-    if (keys === undefined) await load();
+  return async (header, token, now) => {
+    // A clock set back (tests, an NTP step) counts as due, never as "checked in the future".
+    if (keys === undefined || now - lastCheck >= minReloadMs || now < lastCheck) {
+      lastCheck = now;
+      await load();
+    }
     try {
       return await keys!(header, token);
     } catch (error) {
-      const now = Date.now();
+      const realNow = Date.now();
       if (
         (error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' ||
-        now - lastCheck < minReloadMs
+        realNow - lastMiss < minReloadMs
       )
         throw error;
-      lastCheck = now;
+      lastMiss = realNow;
       await load();
       return keys!(header, token);
     }
@@ -107,8 +125,25 @@ export interface JwtVerifierOptions {
    */
   readonly maxTokenAgeMs?: number;
   readonly log: Logger;
-  /** Verified tokens remembered (LRU); each entry is dropped at its `exp`. */
+  /** Verified tokens remembered (LRU); each entry is dropped at its `exp` or age limit. */
   readonly cacheSize?: number;
+  /**
+   * Remote JWKS: how long a fetched key set is used before it is fetched again (default
+   * 10 minutes), and the least time between two fetches prompted by an unknown kid (5 s).
+   * Together they bound how long a key removed from the issuer's JWKS keeps verifying.
+   */
+  readonly jwksMaxAgeMs?: number;
+  readonly jwksCooldownMs?: number;
+}
+
+/** A verified token, remembered: what verified it and until when that may be believed. */
+interface CacheEntry {
+  readonly verdict: JwtVerdict & { readonly ok: true };
+  readonly header: JWSHeaderParameters;
+  /** The key that checked the signature: the verdict stands only while the issuer has it. */
+  readonly key: CryptoKey;
+  /** Epoch ms: the earlier of `exp` and the end of the token's allowed age (`iat` + max age). */
+  readonly validUntil: number;
 }
 
 /**
@@ -116,70 +151,117 @@ export interface JwtVerifierOptions {
  * EdDSA, RS256, PS256 (so `none` and HS256-with-a-public-key are refused before any key is
  * touched), the issuer must be configured, and jose checks signature, `aud`, `exp`, `nbf`,
  * `iat` (required, not in the future, not older than `maxTokenAgeMs`) with bounded skew.
- * Verified tokens are cached until their `exp`, so a client sending the same token on every
- * request costs one signature check.
+ *
+ * Verified tokens are cached, so a client sending the same token on every request costs one
+ * signature check. A cached verdict never outlives what made it true (SPEC §6): it is believed
+ * only before the token's `exp` and before its `iat` is older than `maxTokenAgeMs`; past either,
+ * the token is verified anew (and refused). And every hit asks the issuer's key set again for
+ * the key that verified it: once that key is gone from the JWKS (as the key set sees it: a JWKS
+ * file is re-checked every 5 s, a remote JWKS refetched after `jwksMaxAgeMs`, or sooner when a
+ * new kid shows up, at most every `jwksCooldownMs`), the token is refused.
  */
 export function createJwtVerifier(
   issuers: readonly JwtIssuerSettings[],
   options: JwtVerifierOptions,
 ) {
-  const keySets = new Map<string, KeySet>();
+  const keySources = new Map<string, KeySource>();
   for (const issuer of issuers) {
     // Remote key sets are cached for 10 minutes; an unknown kid (a rotation) refetches, at most
     // every 5 s, so a flood of made-up kids cannot turn into a flood of JWKS requests.
-    keySets.set(
-      issuer.issuer,
-      issuer.jwksUri !== undefined
-        ? (createRemoteJWKSet(issuer.jwksUri, {
-            cacheMaxAge: 10 * 60_000,
-            cooldownDuration: 5_000,
-            timeoutDuration: 5_000,
-          }) as KeySet)
-        : createFileKeySet(issuer.jwksFile!, options.log),
-    );
+    if (issuer.jwksUri !== undefined) {
+      const remote = createRemoteJWKSet(issuer.jwksUri, {
+        cacheMaxAge: options.jwksMaxAgeMs ?? 10 * 60_000,
+        cooldownDuration: options.jwksCooldownMs ?? 5_000,
+        timeoutDuration: 5_000,
+      }) as KeySet;
+      keySources.set(issuer.issuer, (header, token) => remote(header, token));
+    } else {
+      keySources.set(issuer.issuer, createFileKeySource(issuer.jwksFile!, options.log));
+    }
   }
   const byIssuer = new Map(issuers.map((i) => [i.issuer, i]));
-  const cache = new Map<string, { verdict: JwtVerdict & { ok: true }; expiresAt: number }>();
+  const cache = new Map<string, CacheEntry>();
   const cacheSize = options.cacheSize ?? 5_000;
 
-  function remember(token: string, verdict: JwtVerdict & { ok: true }): void {
-    const exp = verdict.payload.exp;
-    if (typeof exp !== 'number') return;
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
-    cache.set(token, { verdict, expiresAt: exp * 1000 });
+  /** Until when a verified token may be believed without checking it again. */
+  function believableUntil(payload: JWTPayload): number | undefined {
+    if (typeof payload.exp !== 'number') return undefined;
+    const expires = payload.exp * 1000;
+    if (options.maxTokenAgeMs === undefined) return expires;
+    // jose refuses a token whose iat is older than max age + skew; required, so a number here.
+    if (typeof payload.iat !== 'number') return undefined;
+    return Math.min(expires, payload.iat * 1000 + options.maxTokenAgeMs + options.clockSkewMs);
   }
 
-  async function verifyUncached(token: string, now: number): Promise<JwtVerdict> {
+  function remember(token: string, entry: Omit<CacheEntry, 'validUntil'>): void {
+    const validUntil = believableUntil(entry.verdict.payload);
+    if (validUntil === undefined) return;
+    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
+    cache.set(token, { ...entry, validUntil });
+  }
+
+  async function verifyUncached(
+    token: string,
+    now: number,
+  ): Promise<{ verdict: JwtVerdict; header?: JWSHeaderParameters; key?: CryptoKey }> {
     let header: JWSHeaderParameters;
     let iss: string | undefined;
     try {
       header = decodeProtectedHeader(token) as JWSHeaderParameters;
       iss = decodeJwt(token).iss;
     } catch {
-      return { ok: false, reason: 'malformed' };
+      return { verdict: { ok: false, reason: 'malformed' } };
     }
     // We understand no JWS extensions; RFC 7515 §4.1.11 says refuse what is marked critical.
-    if (header.crit !== undefined) return { ok: false, reason: 'malformed' };
+    if (header.crit !== undefined) return { verdict: { ok: false, reason: 'malformed' } };
     const alg = header.alg;
-    if (alg === undefined || !ALLOWED.has(alg)) return { ok: false, reason: 'bad_algorithm' };
+    if (alg === undefined || !ALLOWED.has(alg))
+      return { verdict: { ok: false, reason: 'bad_algorithm' } };
     const issuer = iss === undefined ? undefined : byIssuer.get(iss);
-    if (issuer === undefined) return { ok: false, reason: 'unknown_issuer' };
-    if (!issuer.algorithms.includes(alg)) return { ok: false, reason: 'bad_algorithm' };
+    if (issuer === undefined) return { verdict: { ok: false, reason: 'unknown_issuer' } };
+    if (!issuer.algorithms.includes(alg))
+      return { verdict: { ok: false, reason: 'bad_algorithm' } };
+    const keys = keySources.get(issuer.issuer)!;
+    let key: CryptoKey | undefined;
     try {
-      const { payload } = await jwtVerify(token, keySets.get(issuer.issuer)!, {
-        issuer: issuer.issuer,
-        audience: [...issuer.audiences],
-        algorithms: [...issuer.algorithms],
-        clockTolerance: Math.round(options.clockSkewMs / 1000),
-        ...(options.maxTokenAgeMs !== undefined && {
-          maxTokenAge: Math.round(options.maxTokenAgeMs / 1000),
-        }),
-        requiredClaims: options.maxTokenAgeMs === undefined ? ['exp'] : ['exp', 'iat'],
-        currentDate: new Date(now),
-      });
-      return { ok: true, payload, issuer };
+      const { payload } = await jwtVerify(
+        token,
+        async (h: JWSHeaderParameters, t: FlattenedJWSInput) => (key = await keys(h, t, now)),
+        {
+          issuer: issuer.issuer,
+          audience: [...issuer.audiences],
+          algorithms: [...issuer.algorithms],
+          clockTolerance: Math.round(options.clockSkewMs / 1000),
+          ...(options.maxTokenAgeMs !== undefined && {
+            maxTokenAge: Math.round(options.maxTokenAgeMs / 1000),
+          }),
+          requiredClaims: options.maxTokenAgeMs === undefined ? ['exp'] : ['exp', 'iat'],
+          currentDate: new Date(now),
+        },
+      );
+      return { verdict: { ok: true, payload, issuer }, header, key };
     } catch (error) {
-      return { ok: false, reason: rejectionOf(error) };
+      return { verdict: { ok: false, reason: rejectionOf(error) } };
+    }
+  }
+
+  /**
+   * A cache hit stands only while the issuer still publishes the key that verified it: the
+   * same key object from the same key set (a refetched JWKS yields new objects: the token is
+   * then simply verified once more). A key set that cannot be read refuses, as for a new token.
+   */
+  async function stillVouchedFor(
+    token: string,
+    entry: CacheEntry,
+    now: number,
+  ): Promise<'same' | 'changed' | JwtRejection> {
+    const [protectedHeader, payload, signature] = token.split('.') as [string, string, string];
+    try {
+      const keys = keySources.get(entry.verdict.issuer.issuer)!;
+      const key = await keys(entry.header, { protected: protectedHeader, payload, signature }, now);
+      return key === entry.key ? 'same' : 'changed';
+    } catch (error) {
+      return rejectionOf(error);
     }
   }
 
@@ -188,12 +270,17 @@ export function createJwtVerifier(
       if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: 'too_large' };
       const cached = cache.get(token);
       if (cached !== undefined) {
-        // Never past exp: an expired entry is dropped and the token verified (and refused) anew.
-        if (now < cached.expiresAt) return cached.verdict;
+        // Past exp or the age ceiling the entry is dropped and the token verified (and refused)
+        // anew; with its key gone from the issuer's JWKS it is refused at once.
+        const vouched =
+          now < cached.validUntil ? await stillVouchedFor(token, cached, now) : 'changed';
+        if (vouched === 'same') return cached.verdict;
         cache.delete(token);
+        if (vouched !== 'changed') return { ok: false, reason: vouched };
       }
-      const verdict = await verifyUncached(token, now);
-      if (verdict.ok) remember(token, verdict);
+      const { verdict, header, key } = await verifyUncached(token, now);
+      if (verdict.ok && header !== undefined && key !== undefined)
+        remember(token, { verdict, header, key });
       return verdict;
     },
   };

@@ -15,7 +15,7 @@ import type { CliIo } from './io.js';
 import { loadRoutesForCli } from './routes-for-cli.js';
 
 export const EXPLAIN_USAGE =
-  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--issuer NAME] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--at ISO-TIME] [--config F]';
+  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--issuer NAME] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--session-device ID] [--at ISO-TIME] [--config F]';
 
 const OPTIONS = {
   routes: { type: 'string' },
@@ -30,6 +30,7 @@ const OPTIONS = {
   'auth-age': { type: 'string' },
   ip: { type: 'string' },
   posture: { type: 'string' },
+  'session-device': { type: 'string' },
   at: { type: 'string' },
 } as const;
 
@@ -134,12 +135,18 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
           },
           at,
         );
+  // The device the signed-in session is bound to (SPEC §6): its requests then need evidence
+  // from that device.
+  const sessionDevice = v['session-device'] as string | undefined;
+  if (sessionDevice !== undefined && identity === undefined)
+    throw new UsageError('--session-device needs --user: only a signed-in session is bound');
   const method = ((v.method as string | undefined) ?? 'GET').toUpperCase();
   const simulation = await simulate(
     table,
     { method, url: v.url, ip: (v.ip as string | undefined) ?? '127.0.0.1', at },
     identity,
     posture,
+    { deviceId: sessionDevice },
   );
 
   io.stdout(
@@ -163,6 +170,7 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
       );
     }
     io.stdout(`identity  ${identityLine(identity, at)}`);
+    if (sessionDevice !== undefined) io.stdout(`session   bound to device ${sessionDevice}`);
     io.stdout(`posture   ${postureLine(posture, at)}`);
     if (simulation.trace.length > 0) {
       io.stdout('trace');

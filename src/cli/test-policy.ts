@@ -67,6 +67,7 @@ export async function runCases(
       { method: testCase.request.method, url: testCase.request.url, ip: testCase.request.ip, at },
       identity,
       posture,
+      { deviceId: testCase.session?.device_id },
     );
     const { decision } = simulation;
     const ok =

@@ -97,6 +97,8 @@ const caseSchema = strictObject({
   }),
   identity: identitySchema.optional(),
   posture: postureDescriptionSchema.optional(),
+  /** The signed-in session beyond its person: the device it is bound to (SPEC §6). */
+  session: strictObject({ device_id: z.string().min(1).optional() }).optional(),
   expect: z.enum(['allow', 'deny', 'step_up']),
   reason: z.string().optional(),
 });

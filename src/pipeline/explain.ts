@@ -23,6 +23,12 @@ export interface DescribedRequest {
   readonly at: number;
 }
 
+/** The session the described person's browser brings, beyond who they are (SPEC §6). */
+export interface DescribedSession {
+  /** The device the session was bound to (at sign-in or on its first evidence). */
+  readonly deviceId?: string | undefined;
+}
+
 /** What the gateway would do with it, step by step. */
 export interface Simulation {
   readonly host?: CanonicalHost | undefined;
@@ -54,6 +60,7 @@ function splitUrl(url: string): { authority: string; rawTarget: string } | undef
 function describedSources(
   identity: Identity | undefined,
   posture: CollectedPosture | undefined,
+  session: DescribedSession,
   at: number,
 ): PipelineSources {
   const nothing = () => undefined;
@@ -73,7 +80,14 @@ function describedSources(
     readSession: async () =>
       identity === undefined || identity.workload !== undefined
         ? undefined
-        : { id: 'described', data: { user: identity, createdAt: at } as SessionData },
+        : {
+            id: 'described',
+            data: {
+              user: identity,
+              createdAt: at,
+              ...(session.deviceId !== undefined && { deviceId: session.deviceId }),
+            } as SessionData,
+          },
     touchSession: nothing,
     saveSession: async () => true,
     endSession: async () => undefined,
@@ -93,6 +107,10 @@ function decisionOfAnswer(answer: Answer): Decision {
     case 'step_up':
       return answer.decision;
     case 'challenge':
+      // A session that left its device must sign in again (SPEC §6): said as such, so an
+      // admin can tell it from a request without any session.
+      if (answer.note === 'device_missing' || answer.note === 'device_changed')
+        return { effect: 'deny', reason: `deny:${answer.note}` };
       return { effect: 'deny', reason: 'deny:unauthenticated' };
     case 'page':
     case 'refuse':
@@ -112,6 +130,7 @@ export async function simulate(
   request: DescribedRequest,
   identity: Identity | undefined,
   posture: CollectedPosture | undefined,
+  session: DescribedSession = {},
 ): Promise<Simulation> {
   const trace: TraceEntry[] = [];
   const split = splitUrl(request.url);
@@ -145,7 +164,7 @@ export async function simulate(
     context,
     head,
     'explain',
-    describedSources(identity, posture, request.at),
+    describedSources(identity, posture, session, request.at),
     { sessionMaxAgeMs: Number.POSITIVE_INFINITY },
   );
   const { host, target, route } = context;

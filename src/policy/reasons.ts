@@ -26,7 +26,7 @@ export interface StepUpRequirement {
 /**
  * Every reason a decision can carry. A closed set of string shapes: rule indexes, condition
  * kinds and posture checks are bounded by the config and the code, so metric label values are
- * too. The last three only come from `explain`/`test`, which simulate the whole pipeline.
+ * too. The last five only come from `explain`/`test`, which simulate the whole pipeline.
  */
 export type Reason =
   | 'allow:public'
@@ -38,6 +38,8 @@ export type Reason =
   | 'step_up:mfa'
   | 'step_up:auth_max_age'
   | 'deny:unauthenticated'
+  | 'deny:device_missing'
+  | 'deny:device_changed'
   | 'deny:no_route'
   | 'deny:bad_request';
 

@@ -68,13 +68,44 @@ describe('device binding', () => {
     email,
   });
   test.each<[string, string | undefined, CollectedPosture, string]>([
-    ['no evidence', 'd-1', { source: 'none', facts: undefined, email: undefined }, 'ok'],
+    // SPEC §6: once bound, a request without valid evidence from the device is not served.
+    [
+      'no evidence',
+      'd-1',
+      { source: 'none', facts: undefined, email: undefined },
+      'device_missing',
+    ],
+    [
+      'a refused assertion',
+      'd-1',
+      { source: 'invalid', facts: undefined, email: undefined },
+      'device_missing',
+    ],
+    [
+      'plain headers from an untrusted peer',
+      'd-1',
+      { source: 'untrusted_source', facts: undefined, email: undefined },
+      'device_missing',
+    ],
+    [
+      'trusted headers that name no device',
+      'd-1',
+      { source: 'headers', facts: { managed: true, observedAt: 0 }, email: undefined },
+      'device_missing',
+    ],
+    // Not yet bound (no evidence at sign-in): nothing to miss, so no sign-in loop.
+    [
+      'no evidence, nothing bound',
+      undefined,
+      { source: 'none', facts: undefined, email: undefined },
+      'ok',
+    ],
     ['same device', 'd-1', seen('d-1'), 'ok'],
     ['first device seen', undefined, seen('d-1'), 'bind'],
     ['another device', 'd-1', seen('d-2'), 'device_changed'],
     ['signed for this user', 'd-1', seen('d-1', 'alice@corp.example'), 'ok'],
     ['signed for another user', 'd-1', seen('d-1', 'bob@corp.example'), 'user_mismatch'],
-  ])('%s → %s', (_name, bound, posture, expected) => {
+  ])('%s (bound: %s)', (_name, bound, posture, expected) => {
     expect(judgeDeviceBinding(bound, posture, alice)).toBe(expected);
   });
 });

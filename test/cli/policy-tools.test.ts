@@ -211,8 +211,50 @@ describe('ztna-gateway explain', () => {
     }
   });
 
+  test('a session bound to a device needs that device’s evidence (--session-device)', async () => {
+    const laptop = (deviceId: string) => {
+      const file = join(dir, `${deviceId}.json`);
+      return writeFile(
+        file,
+        JSON.stringify({
+          device_id: deviceId,
+          managed: true,
+          os: 'macos',
+          os_version: '14.5',
+          disk_encrypted: true,
+          edr_running: true,
+          age: '1m',
+        }),
+      ).then(() => file);
+    };
+    const as = (...rest: string[]) =>
+      cli([
+        'explain',
+        ...['--url', 'https://wiki.corp.example/x', '--user', 'alice@corp.example'],
+        ...['--groups', 'engineering', '--session-device', 'laptop-1', ...rest],
+      ]);
+    const own = await as('--posture', await laptop('laptop-1'));
+    expect(own.out).toContain('session   bound to device laptop-1');
+    expect(own.out).toContain('decision  allow (allow:rule[0], by allow[0])');
+    const missing = await as();
+    expect(missing.out).toContain('decision  deny (deny:device_missing)');
+    expect(missing.code).toBe(1);
+    const other = await as('--posture', await laptop('laptop-2'));
+    expect(other.out).toContain('decision  deny (deny:device_changed)');
+    // Without a bound device, no evidence is a posture denial, as before.
+    const unbound = await cli([
+      'explain',
+      ...['--url', 'https://wiki.corp.example/x', '--user', 'alice@corp.example'],
+      ...['--groups', 'engineering'],
+    ]);
+    expect(unbound.out).toContain('decision  deny (deny:posture.missing');
+  });
+
   test('usage errors exit 2', async () => {
     expect((await cli(['explain'])).code).toBe(2);
+    expect(
+      (await cli(['explain', '--url', 'https://a/', '--session-device', 'laptop-1'])).code,
+    ).toBe(2);
     expect((await cli(['explain', '--url', 'https://a/', '--at', 'yesterday'])).code).toBe(2);
   });
 });

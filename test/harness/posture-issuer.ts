@@ -86,6 +86,14 @@ export async function createPostureIssuer(issuer = 'https://mdm.test', audience 
       signing = await newKey(kid);
       keys = [...keys, signing];
     },
+    /**
+     * Stops publishing a key (a compromised or retired key): tokens it signed must stop
+     * verifying. Sign with another key first (`rotate`); the file copy needs `writeJwks` again.
+     */
+    retire(kid: string) {
+      if (signing.kid === kid) throw new Error(`rotate away from ${kid} before retiring it`);
+      keys = keys.filter((k) => k.kid !== kid);
+    },
     /** A validly signed assertion (ES256). */
     mint(claims: Record<string, unknown> = COMPLIANT, options: MintOptions = {}): Promise<string> {
       const kid = options.kid ?? signing.kid;

@@ -14,10 +14,16 @@
  * down on its own. A failure prints the request, the three answers and explain's whole output;
  * `FC_SEED=… FC_PATH=…` replays a counterexample, `FC_RUNS=1000` explores longer.
  *
+ * Every signed-in person with a device agent has a session bound to that device (SPEC §6), and
+ * explain is told so (`--session-device`). Their requests mostly bring the device's signed
+ * report; now and then none, a refused one, plain `X-Device-*` headers from an untrusted peer,
+ * or another device's report: serve then ends the session and asks to sign in again
+ * (`device_missing`, `device_changed`), and the person signs in anew before the next leg.
+ *
  * What explain cannot be told is kept out of the generated world, not folded into the
  * comparison: an IdP `sub` that is not the email address (in `subjects` rules), an identity
- * without `auth_time` (sign-ins ask for one), a session that has just stepped up, a session
- * bound to another device (one device per person), and `email_verified: false`.
+ * without `auth_time` (sign-ins ask for one), a session that has just stepped up, and
+ * `email_verified: false`.
  */
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -303,8 +309,9 @@ function answerOfExplain(output: readonly string[]): Answer {
   if (match === null)
     return { effect: 'error', reason: `no decision: ${output.join(' | ')}`, auditOnly: false };
   const [, effect, reason, audit] = match as unknown as [string, Answer['effect'], string, string?];
-  if (reason === 'deny:unauthenticated')
-    return { effect: 'login', reason: 'unauthenticated', auditOnly: false };
+  // A sign-in, however explain words it: no session, or one that left its device (SPEC §6).
+  const signIn = /^deny:(unauthenticated|device_missing|device_changed)$/.exec(reason);
+  if (signIn !== null) return { effect: 'login', reason: signIn[1]!, auditOnly: false };
   return { effect, reason, auditOnly: audit !== undefined };
 }
 
@@ -448,6 +455,14 @@ interface DeviceReport {
   readonly email: 'none' | 'own' | 'other';
 }
 
+/**
+ * What comes with the request as device evidence: the device's signed report (`sent`), nothing
+ * (`withheld`), an unsigned report (`refused`), plain `X-Device-*` headers naming the device
+ * from a peer that is no trusted posture proxy (`untrusted_headers`), or a signed report from
+ * another device (`other_device`).
+ */
+type Evidence = 'sent' | 'withheld' | 'refused' | 'untrusted_headers' | 'other_device';
+
 interface Case {
   readonly method: string;
   /** The Host header, without port. */
@@ -457,6 +472,8 @@ interface Case {
   readonly user: Username | 'anonymous';
   /** Sent only when the person has a device agent (carol has none). */
   readonly report: DeviceReport;
+  /** How the report travels; `sent` when not said. */
+  readonly evidence?: Evidence;
   readonly ip: string;
   /** Milliseconds after `epoch`. */
   readonly offsetMs: number;
@@ -516,15 +533,29 @@ function someoneElse(member: Member): string {
   return member.username === 'bob' ? 'alice@corp.test' : 'bob@corp.test';
 }
 
-/** The device report as a signed assertion for the gateway and as a file for explain. */
+/**
+ * The device evidence of a request: its headers for the gateway, and for explain the file
+ * describing what the gateway would believe (none when the evidence would be refused).
+ */
 async function deviceEvidence(
   c: Case,
   member: Member | undefined,
   at: number,
-): Promise<{ header: string; file: string } | undefined> {
+): Promise<{ headers: OutgoingHttpHeaders; file: string | undefined }> {
   const device = member === undefined ? ANONYMOUS_DEVICE : member.device;
-  if (device === undefined) return undefined;
+  const evidence = c.evidence ?? 'sent';
+  if (device === undefined || evidence === 'withheld') return { headers: {}, file: undefined };
   const { ageMs, email: whose, ...facts } = c.report;
+  if (evidence === 'untrusted_headers')
+    return {
+      headers: {
+        'x-device-id': device,
+        'x-device-managed': String(facts.managed ?? true),
+        'x-device-os': facts.os ?? 'macos',
+        'x-device-disk-encrypted': String(facts.disk_encrypted ?? true),
+      },
+      file: undefined,
+    };
   // iat is in whole seconds: the age explain is told is the age the gateway computes.
   const issuedAt = Math.floor((at - ageMs) / 1000);
   const email =
@@ -536,16 +567,29 @@ async function deviceEvidence(
   const reported = Object.fromEntries(
     Object.entries({ ...facts, email }).filter(([, v]) => v !== undefined),
   );
-  const header = await mdm.mint(
-    { ...reported, iat: issuedAt, exp: Math.floor(at / 1000) + 600 },
-    { sub: device },
-  );
+  const claims = { ...reported, iat: issuedAt, exp: Math.floor(at / 1000) + 600 };
+  if (evidence === 'refused')
+    return { headers: { 'x-device-posture': mdm.unsigned(claims) }, file: undefined };
+  const deviceId = evidence === 'other_device' ? `${device}-clone` : device;
+  const header = await mdm.mint(claims, { sub: deviceId });
   const file = join(dir, 'posture.json');
   await writeFile(
     file,
-    JSON.stringify({ device_id: device, ...reported, age: `${at - issuedAt * 1000}ms` }),
+    JSON.stringify({ device_id: deviceId, ...reported, age: `${at - issuedAt * 1000}ms` }),
   );
-  return { header, file };
+  return { headers: { 'x-device-posture': header }, file };
+}
+
+/**
+ * serve ended the person's session (SPEC §6: it left its device): they sign in again, on
+ * their device, so that the next leg or case finds a session bound to it, as explain assumes.
+ */
+async function signInAgainIfEnded(answer: Answer, member: Member | undefined, at: number) {
+  if (member === undefined || !/^device_(missing|changed)$/.test(answer.reason)) return member;
+  const renewed = await signIn(member.username);
+  members.set(member.username, renewed);
+  frozenAt = at;
+  return renewed;
 }
 
 /** `explain` in-process, with a capturing io (src/cli/io.ts). */
@@ -568,38 +612,46 @@ async function explain(args: readonly string[]): Promise<string[]> {
 async function runCase(c: Case): Promise<Outcome> {
   const at = epoch + c.offsetMs;
   frozenAt = at;
-  const member = c.user === 'anonymous' ? undefined : members.get(c.user)!;
+  let member = c.user === 'anonymous' ? undefined : members.get(c.user)!;
   const evidence = await deviceEvidence(c, member, at);
   const authority = `${c.host}:${stack.port}`;
   // The session cookie (domain .corp.test) goes with every request of the person, whatever
   // spelling of the host they typed.
-  const cookie =
-    member === undefined
-      ? undefined
-      : await member.client.jar.getCookieString(stack.url(LOGIN_HOST, '/'));
-  const id = `differential-${++sequence}`;
-  const headers: OutgoingHttpHeaders = {
-    host: authority,
-    accept: 'application/json',
-    'x-forwarded-for': c.ip,
-    ...(cookie ? { cookie } : {}),
-    ...(evidence !== undefined && { 'x-device-posture': evidence.header }),
+  const headersOf = async (who: Member | undefined): Promise<OutgoingHttpHeaders> => {
+    const cookie =
+      who === undefined
+        ? undefined
+        : await who.client.jar.getCookieString(stack.url(LOGIN_HOST, '/'));
+    return {
+      host: authority,
+      accept: 'application/json',
+      'x-forwarded-for': c.ip,
+      ...(cookie ? { cookie } : {}),
+      ...evidence.headers,
+    };
   };
+  const id = `differential-${++sequence}`;
 
-  await exchange(c.method, c.target, { ...headers, 'x-request-id': `${id}-http` }, false);
+  const httpHeaders = await headersOf(member);
+  await exchange(c.method, c.target, { ...httpHeaders, 'x-request-id': `${id}-http` }, false);
   const http = answerOfAuditLine(await stack.auditLine((l) => l.request_id === `${id}-http`));
+  member = await signInAgainIfEnded(http, member, at);
   let ws: Answer | undefined;
   if (c.method === 'GET') {
-    await exchange('GET', c.target, { ...headers, 'x-request-id': `${id}-ws` }, true);
+    const wsHeaders = await headersOf(member);
+    await exchange('GET', c.target, { ...wsHeaders, 'x-request-id': `${id}-ws` }, true);
     ws = answerOfAuditLine(await stack.auditLine((l) => l.request_id === `${id}-ws`));
+    member = await signInAgainIfEnded(ws, member, at);
   }
 
   const explainArgs = [
     ...['--routes', stack.routesFile, '--config', gatewayYaml],
     ...['--url', `http://${authority}${c.target}`, '--method', c.method, '--ip', c.ip],
     ...['--at', new Date(at).toISOString()],
-    ...(evidence === undefined ? [] : ['--posture', evidence.file]),
+    ...(evidence.file === undefined ? [] : ['--posture', evidence.file]),
     ...(member === undefined ? [] : identityArgs(member, at)),
+    // Signed in on their device: the session is bound to it (SPEC §6).
+    ...(member?.device === undefined ? [] : ['--session-device', member.device]),
   ];
   const explainOutput = await explain(explainArgs);
   return { http, ws, explain: answerOfExplain(explainOutput), explainOutput, explainArgs };
@@ -625,7 +677,7 @@ function describeCase(c: Case): string {
   const posture =
     member !== undefined && member.device === undefined
       ? 'none (no device agent)'
-      : `${JSON.stringify(facts)} ${Math.round(ageMs / 1000)}s old${email === 'none' ? '' : `, email: ${email === 'own' ? 'own address' : someoneElse(member!)}`}`;
+      : `${JSON.stringify(facts)} ${Math.round(ageMs / 1000)}s old${email === 'none' ? '' : `, email: ${email === 'own' ? 'own address' : someoneElse(member!)}`}, evidence ${c.evidence ?? 'sent'}`;
   const who =
     member === undefined
       ? 'anonymous'
@@ -774,6 +826,19 @@ const caseArb: fc.Arbitrary<Case> = fc
     query: fc.constantFrom('', '', '', '?q=1', '?next=/admin'),
     user: fc.constantFrom<Case['user']>(...PROPERTY_USERS, 'alice', 'anonymous'),
     report: reportArb,
+    // Mostly the device's own report: each other kind ends a bound session (a new sign-in).
+    evidence: fc.oneof(
+      { weight: 24, arbitrary: fc.constant<Evidence>('sent') },
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom<Evidence>(
+          'withheld',
+          'refused',
+          'untrusted_headers',
+          'other_device',
+        ),
+      },
+    ),
     ip: fc.constantFrom(
       '10.1.2.3',
       '10.200.0.9',
@@ -817,8 +882,10 @@ const EXAMPLES: readonly Case[] = (
     ['GET', 'audit.corp.test', '/', 'bob', '10.1.2.3', 30 * 60_000],
     ['GET', 'wiki.corp.test', '/', 'bob', '203.0.113.77', 30 * 60_000],
     ['DELETE', 'x.apps.corp.test', '/', 'alice', '10.1.2.3', 30 * 60_000],
+    ['GET', 'wiki.corp.test', '/', 'bob', '10.1.2.3', 30 * 60_000, 'withheld'],
+    ['POST', 'finance.corp.test', '/', 'dave', '10.1.2.3', 30 * 60_000, 'other_device'],
   ] as const
-).map(([method, host, target, user, ip, offsetMs]) => ({
+).map(([method, host, target, user, ip, offsetMs, evidence]) => ({
   method,
   host,
   target,
@@ -826,6 +893,7 @@ const EXAMPLES: readonly Case[] = (
   ip,
   offsetMs,
   report: { ...COMPLIANT_REPORT, os: 'windows', os_version: '10.0.19045' },
+  ...(evidence !== undefined && { evidence }),
 }));
 
 // ---------------------------------------------------------------------------------------------
@@ -875,6 +943,8 @@ describe('serve (HTTP and WebSocket) and explain decide alike', () => {
           'deny deny:no_rule_matched',
           'deny audit deny:no_rule_matched',
           'login unauthenticated',
+          'login device_missing',
+          'login device_changed',
           'step_up step_up:mfa',
           'step_up step_up:auth_max_age',
         ]),
@@ -956,6 +1026,14 @@ describe('the drifts of issue 10, one by one', () => {
       { host: 'locked.corp.test', target: '/', user: 'bob', ip: '10.1.2.3' },
     ],
     ['no session', { host: 'wiki.corp.test', target: '/', user: 'anonymous', ip: '10.1.2.3' }],
+    [
+      'a bound session without its device’s evidence',
+      { host: 'wiki.corp.test', target: '/', user: 'alice', ip: '10.1.2.3', evidence: 'withheld' },
+    ],
+    [
+      'a bound session with a refused report',
+      { host: 'wiki.corp.test', target: '/', user: 'bob', ip: '10.1.2.3', evidence: 'refused' },
+    ],
     ['no route', { host: 'intranet.corp.test', target: '/', user: 'bob', ip: '10.1.2.3' }],
     ['audit mode', { host: 'audit.corp.test', target: '/', user: 'bob', ip: '10.1.2.3' }],
   ])('a WebSocket upgrade and an HTTP GET give the same answer: %s', async (_name, request) => {

@@ -248,6 +248,75 @@ describe('device binding', () => {
     expect((await client.request(stack.url('secure.test', '/after'))).status).toBe(401);
   });
 
+  describe('a bound session without evidence from its device signs in again (device_missing)', () => {
+    const untrustedHeaders = {
+      'x-device-id': 'laptop-bound',
+      'x-device-managed': 'true',
+      'x-device-os': 'macOS',
+      'x-device-os-version': '14.6',
+      'x-device-disk-encrypted': 'true',
+      'x-device-edr': 'true',
+    };
+    test.each<[string, () => Promise<Record<string, string>>]>([
+      ['no evidence at all', async () => ({})],
+      [
+        'an assertion that is refused (alg none)',
+        async () => ({ 'x-device-posture': mdm.unsigned() }),
+      ],
+      [
+        'plain X-Device-* headers naming the device, from an untrusted peer',
+        async () => untrustedHeaders,
+      ],
+    ])('%s: not served, the session ends, counted as revoked', async (_name, evidence) => {
+      const assertion = await mdm.mint(COMPLIANT, { sub: 'laptop-bound' });
+      const client = await device(assertion, 'open.test');
+      expect((await client.request(stack.url('open.test', '/with-device'))).status).toBe(200);
+      const before = sampleValue(await stack.metrics(), 'ztna_auth_events_total', {
+        event: 'revoked',
+      });
+      client.defaultHeaders = await evidence();
+      // On a route with no posture requirement: binding is about the session, not the policy.
+      const page = await client.request(stack.url('open.test', '/without-device'), {
+        headers: { accept: 'text/html' },
+      });
+      expect(page.status).toBe(302);
+      expect(page.location).toContain('/.ztna/login');
+      expect(stack.upstream.seen.some((r) => r.url === '/without-device')).toBe(false);
+      expect(
+        await stack.auditLine((l) => l.path === '/without-device' && l.status === 302),
+      ).toMatchObject({ decision: 'login', reason: 'device_missing', route: 'open' });
+      expect(
+        sampleValue(await stack.metrics(), 'ztna_auth_events_total', { event: 'revoked' }),
+      ).toBe(before + 1);
+      // Ended, not only redirected: the device's own evidence no longer revives it.
+      client.defaultHeaders = { 'x-device-posture': assertion };
+      expect((await client.request(stack.url('open.test', '/back-again'))).status).toBe(401);
+    });
+
+    test('signing in again without evidence gives an unbound session that is served: no loop', async () => {
+      const client = await device(await mdm.mint(COMPLIANT, { sub: 'laptop-quiet' }), 'open.test');
+      client.defaultHeaders = {};
+      // The agent stopped reporting: one sign-in (silent at the IdP), then served.
+      expect((await client.request(stack.url('open.test', '/agent-stopped'))).status).toBe(401);
+      await stack.login(client, 'alice', stack.url('open.test', '/'));
+      expect((await client.request(stack.url('open.test', '/agent-stopped'))).status).toBe(200);
+      expect((await client.request(stack.url('open.test', '/agent-stopped'))).status).toBe(200);
+      const me = (
+        await client.request(stack.url('open.test', '/.ztna/me'), {
+          headers: { accept: 'application/json' },
+        })
+      ).json<{ session: { device_id: string | null } }>();
+      expect(me.session.device_id).toBeNull();
+      // When the agent reports again, that device is bound once more.
+      client.defaultHeaders = {
+        'x-device-posture': await mdm.mint(COMPLIANT, { sub: 'laptop-quiet' }),
+      };
+      expect((await client.request(stack.url('open.test', '/agent-back'))).status).toBe(200);
+      client.defaultHeaders = {};
+      expect((await client.request(stack.url('open.test', '/agent-gone'))).status).toBe(401);
+    });
+  });
+
   test('a signed posture naming another user is a deny, on every route', async () => {
     const client = await device(
       await mdm.mint({ ...COMPLIANT, email: 'bob@corp.example' }),
@@ -306,8 +375,18 @@ describe('/.ztna/me and WebSockets', () => {
         'x-device-posture': unencrypted,
       }),
     ).toEqual({ status: 403 });
+    // The session is bound to the device (SPEC §6): an upgrade without its evidence is not a
+    // posture denial but a sign-in (device_missing), and the session ends.
     expect(await wsRoundTrip(stack.port, 'secure.test', '/ws', cookie, 'hi')).toEqual({
-      status: 403,
+      status: 401,
     });
+    expect(
+      await stack.auditLine((l) => l.path === '/ws' && l.reason === 'device_missing'),
+    ).toMatchObject({ decision: 'login', websocket: true });
+    expect(
+      await wsRoundTrip(stack.port, 'secure.test', '/ws', cookie, 'hi', {
+        'x-device-posture': assertion,
+      }),
+    ).toEqual({ status: 401 });
   });
 });

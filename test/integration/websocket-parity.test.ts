@@ -163,6 +163,37 @@ describe('sessions end for upgrades exactly as for HTTP', () => {
   });
 });
 
+describe('a bound session without its device’s evidence, on upgrades (issue 12, item 2)', () => {
+  test.each<[string, () => Promise<Record<string, string>>]>([
+    ['no evidence', async () => ({})],
+    ['a refused assertion', async () => ({ 'X-Device-Posture': mdm.unsigned() })],
+    ['plain X-Device-Id from an untrusted peer', async () => ({ 'X-Device-Id': 'laptop-1' })],
+  ])('%s: the upgrade is refused as device_missing and the session ends', async (_n, evidence) => {
+    const { client, cookie } = await signedIn();
+    const laptop = { 'X-Device-Posture': await mdm.mint(undefined, { sub: 'laptop-1' }) };
+    client.defaultHeaders = laptop;
+    expect((await client.request(stack.url('app.test', '/bind'))).status).toBe(200);
+    const before = sampleValue(await stack.metrics(), 'ztna_auth_events_total', {
+      event: 'revoked',
+    });
+    const path = `/ws-missing-${_n.length}`;
+    expect(await wsRoundTrip(stack.port, 'app.test', path, cookie, 'x', await evidence())).toEqual({
+      status: 401,
+    });
+    expect(await stack.auditLine((l) => l.path === path)).toMatchObject({
+      decision: 'login',
+      reason: 'device_missing',
+      websocket: true,
+    });
+    expect(
+      sampleValue(await stack.metrics(), 'ztna_auth_events_total', { event: 'revoked' }) - before,
+    ).toBe(1);
+    expect(await wsRoundTrip(stack.port, 'app.test', '/ws', cookie, 'x', laptop)).toEqual({
+      status: 401,
+    });
+  });
+});
+
 describe('/.ztna/me applies the same session checks as a route (issue 12, item 3)', () => {
   const me = (client: TestClient, headers: Record<string, string> = {}) =>
     client.request(stack.url('app.test', '/.ztna/me'), {
@@ -190,6 +221,19 @@ describe('/.ztna/me applies the same session checks as a route (issue 12, item 3
       'X-Device-Posture': await mdm.mint(undefined, { sub: 'attacker-pc' }),
     });
     expect(stolen.status).toBe(401);
+    expect((await me(client, laptop)).status).toBe(401);
+  });
+
+  test('without its device’s evidence it ends the session instead of showing it (device_missing)', async () => {
+    const { client } = await signedIn();
+    const laptop = { 'X-Device-Posture': await mdm.mint(undefined, { sub: 'laptop-1' }) };
+    expect((await me(client, laptop)).json()).toMatchObject({ session: { device_id: 'laptop-1' } });
+    const bare = await me(client);
+    expect(bare.status).toBe(401);
+    expect(bare.text).not.toContain('alice');
+    expect(await stack.auditLine((l) => l.path === '/.ztna/me' && l.status === 401)).toMatchObject({
+      reason: 'device_missing',
+    });
     expect((await me(client, laptop)).status).toBe(401);
   });
 });
