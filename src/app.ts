@@ -142,7 +142,7 @@ function createParts(deps: GatewayDeps) {
       pageSecurity,
       jwks: deps.assertionKeys.jwks,
       onSessionEnded,
-      signInLimiter: createRateLimiter({ perMinute: settings.limits.loginRatePerMinute }),
+      signInLimiter: createRateLimiter({ perMinute: settings.limits.failedSignInsPerMinute }),
     }),
   );
   endpoints.use(createErrorHandler(sources.observe, renderHttp));
