@@ -185,7 +185,7 @@ function createParts(deps: GatewayDeps) {
         metrics,
         log,
       }),
-      signInLimiter: createRateLimiter({ perMinute: settings.limits.loginRatePerMinute }),
+      signInLimiter: createRateLimiter({ perMinute: settings.limits.failedSignInsPerMinute }),
     }),
   );
   endpoints.use(createErrorHandler(sources.observe, renderHttp));

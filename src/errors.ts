@@ -105,7 +105,8 @@ export const ERROR_CODES = {
   ZTNA_ERR_RATE_LIMITED: {
     status: 429,
     title: 'Too many sign-in attempts',
-    message: 'Too many sign-in requests came from your network. Wait a minute and try again.',
+    message:
+      'Too many failed sign-in attempts came from your network. Wait a minute and try again.',
   },
   ZTNA_ERR_UPSTREAM_CONNECT: {
     status: 502,

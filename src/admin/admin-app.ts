@@ -15,7 +15,10 @@ export interface AdminDeps {
   readonly metrics: Metrics;
   readonly checks: readonly ReadinessCheck[];
   readonly store: GatewayStore;
-  /** When set, every admin endpoint requires `Authorization: Bearer <token>`. */
+  /**
+   * When set, every admin endpoint requires `Authorization: Bearer <token>`, except the probes
+   * (/healthz, /readyz), which answer anyone but name a failing part only to the token.
+   */
   readonly token: string | undefined;
   readonly log: Logger;
   /** Called with the ids of revoked sessions: their WebSockets are closed. */
@@ -41,11 +44,17 @@ function sameToken(expected: string, given: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** Whether the request may see everything: no token is configured, or it carries the token. */
+function isAdmin(req: Request, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const header = req.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+  return given !== '' && sameToken(token, given);
+}
+
 function requireToken(token: string) {
   return function checkAdminToken(req: Request, res: Response, next: NextFunction): void {
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (given !== '' && sameToken(token, given)) return next();
+    if (isAdmin(req, token)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="ztna-admin"');
     res.status(401).json({ error: 'admin token required' });
   };
@@ -60,21 +69,26 @@ export function createAdminApp(deps: AdminDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  if (deps.token !== undefined) app.use(requireToken(deps.token));
 
+  // Probes (SPEC §9): Kubernetes calls these without a token, so they answer anyone, before the
+  // token gate. Without the token the answer is the status code and a word; which part fails
+  // (the store, the IdP) is a detail for operators only.
   app.get('/healthz', (_req: Request, res: Response) => {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', async (_req: Request, res: Response) => {
+  app.get('/readyz', async (req: Request, res: Response) => {
     const results = await Promise.all(
       deps.checks.map(async (check) => [check.name, await withTimeout(check)] as const),
     );
     const failing = results.filter(([, ready]) => !ready).map(([name]) => name);
+    const status = failing.length === 0 ? 'ok' : 'unavailable';
     res
       .status(failing.length === 0 ? 200 : 503)
-      .json({ status: failing.length === 0 ? 'ready' : 'not ready', failing });
+      .json(isAdmin(req, deps.token) ? { status, failing } : { status });
   });
+
+  if (deps.token !== undefined) app.use(requireToken(deps.token));
 
   app.get('/metrics', async (_req: Request, res: Response) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);

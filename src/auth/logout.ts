@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { contextOf, originOf } from '../pipeline/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { errorPage } from '../pages/error.js';
 import { logoutConfirmPage, signedOutPage } from '../pages/logout.js';
@@ -20,6 +21,8 @@ export interface LogoutDeps {
   readonly log: Logger;
   /** Closes what lives on with a session (its WebSockets) once it is gone. */
   readonly onSessionEnded: (sid: string) => void;
+  /** Counts a failed sign-in against the client's address: a CSRF failure is one. */
+  readonly onSignInFailed: (context: RequestContext) => void;
 }
 
 function sameToken(expected: string, given: unknown): boolean {
@@ -81,6 +84,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
       }
       if (!sameToken(session.csrf, (req.body as Record<string, unknown> | undefined)?.csrf)) {
         context.note = 'logout_csrf';
+        deps.onSignInFailed(context);
         deps.sendPage(req, res, errorPage('ZTNA_ERR_LOGOUT_CSRF'), context.requestId);
         return;
       }

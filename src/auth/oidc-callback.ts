@@ -22,6 +22,8 @@ export interface CallbackDeps extends LoginDeps {
   readonly sendPage: PageSender;
   readonly log: Logger;
   readonly now: () => number;
+  /** Counts a failed sign-in against the client's address (the failed-sign-in limit). */
+  readonly onSignInFailed: (context: RequestContext) => void;
 }
 
 function promisify(run: (done: (err?: unknown) => void) => void): Promise<void> {
@@ -95,6 +97,7 @@ export function createCallbackHandler(deps: CallbackDeps) {
     why: string,
   ): void {
     deps.metrics.authEvents.inc({ event: 'login_fail' });
+    deps.onSignInFailed(context);
     context.outcome = 'login';
     context.note = `login_fail:${why}`;
     deps.sendPage(req, res, errorPage(code, startAgainLink()), context.requestId);
@@ -136,7 +139,9 @@ export function createCallbackHandler(deps: CallbackDeps) {
         },
       );
     } catch (error) {
+      // The IdP refused the code (reused, expired, forged) or the ID token did not verify.
       deps.metrics.authEvents.inc({ event: 'login_fail' });
+      deps.onSignInFailed(context);
       throw new GatewayError('ZTNA_ERR_LOGIN_FAILED', { cause: error });
     }
     const claims = tokens.claims()! as Record<string, unknown>;

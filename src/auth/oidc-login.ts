@@ -55,9 +55,18 @@ function stepUpParameters(
 /** Logins a browser may have in flight at once; beyond that the stale ones are dropped. */
 const MAX_PENDING_LOGINS = 5;
 
-/** Attributes of the login-state cookie: only ever sent to /.ztna/ endpoints. */
+/**
+ * Attributes of the login-state cookie: host-only (never a Domain). On HTTPS its name is
+ * `__Host-`, which browsers accept only with Path=/ (the gateway strips it from proxied
+ * requests like every gateway cookie); on plain HTTP it stays on /.ztna/.
+ */
 export function loginCookieAttributes(scheme: 'http' | 'https') {
-  return { httpOnly: true, sameSite: 'lax' as const, secure: scheme === 'https', path: '/.ztna/' };
+  return {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: scheme === 'https',
+    path: scheme === 'https' ? '/' : '/.ztna/',
+  };
 }
 
 /** The one place the callback URL is spelled; it must match what the IdP has registered. */

@@ -227,13 +227,25 @@ const limitsSchema = strictObject({
   request_timeout: duration({ min: 100 }).prefault('5m'),
   // Idle keep-alive connections are closed after this.
   keep_alive_timeout: duration({ min: 100, max: 600_000 }).prefault('5s'),
-  // /.ztna/login and /.ztna/callback per client IP (IPv6: per /64), as a burst and per minute.
-  login_rate_per_minute: z
-    .number({ error: 'must be a number of requests like 120' })
+  // Failed sign-ins (bad, expired or replayed login state, IdP errors, logout CSRF failures)
+  // per client IP (IPv6: per /64), as a burst and per minute. Successful sign-ins never count:
+  // an office behind one NAT address signs in together at 9:00.
+  failed_signins_per_minute: z
+    .number({ error: 'must be a number of failed sign-ins like 30' })
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .max(100_000, 'must be at most 100000')
-    .default(120),
+    .default(30),
+  // Replaced by failed_signins_per_minute, and refused rather than carried over: it counted every
+  // sign-in request, so its number means something else now (a value raised to stop throttling
+  // an office would silently switch failure throttling off). The admin picks the new number.
+  login_rate_per_minute: z
+    .never({
+      error:
+        'must be replaced by failed_signins_per_minute (it counted every sign-in request; the new limit counts failed sign-ins only, default 30)',
+    })
+    .optional()
+    .meta({ deprecated: true, description: 'Replaced by failed_signins_per_minute.' }),
 }).superRefine((limits, ctx) => {
   if (limits.header_timeout > limits.request_timeout) {
     ctx.addIssue({
@@ -285,4 +297,5 @@ export const GATEWAY_HINTS: Readonly<Record<string, string>> = {
   idp: 'idp: { issuer: https://idp.corp.example, client_id: ztna-gateway, client_secret_env: ZTNA_CLIENT_SECRET }',
   session: 'session: { secret_env: ZTNA_SESSION_SECRET }',
   name: 'name: k8s-prod',
+  login_rate_per_minute: 'did you mean "failed_signins_per_minute: 30"?',
 };

@@ -62,7 +62,8 @@ export interface GatewaySettings {
     readonly headerTimeoutMs: number;
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
-    readonly loginRatePerMinute: number;
+    /** Failed sign-ins per client address (IPv6 /64) per minute; successes never count. */
+    readonly failedSignInsPerMinute: number;
   };
   readonly logLevel: GatewayFile['log']['level'];
 }
@@ -355,7 +356,7 @@ export async function resolveGatewaySettings(
         headerTimeoutMs: file.limits.header_timeout,
         requestTimeoutMs: file.limits.request_timeout,
         keepAliveTimeoutMs: file.limits.keep_alive_timeout,
-        loginRatePerMinute: file.limits.login_rate_per_minute,
+        failedSignInsPerMinute: file.limits.failed_signins_per_minute,
       },
       logLevel: file.log.level,
     },

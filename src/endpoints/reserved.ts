@@ -12,19 +12,24 @@ import { mePage } from '../pages/me.js';
 import type { Middleware } from '../pages/render.js';
 import type { Answer } from '../pipeline/answer.js';
 import { addressedContextOf, contextOf } from '../pipeline/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import type { HttpRenderer } from '../pipeline/render-http.js';
 import { identifyBrowser, settle } from '../pipeline/run.js';
 import type { PipelineSources } from '../pipeline/sources.js';
 import { isAnswer } from '../pipeline/answer.js';
 
-export interface ReservedDeps extends CallbackDeps, Pick<LogoutDeps, 'onSessionEnded'> {
+export interface ReservedDeps
+  extends Omit<CallbackDeps, 'onSignInFailed'>, Pick<LogoutDeps, 'onSessionEnded'> {
   readonly cookieDomain: string | undefined;
   readonly sessionMaxAgeMs: number;
   /** Security headers for gateway pages (helmet). */
   readonly pageSecurity: Middleware;
   /** Public keys of the identity assertion, served at /.ztna/jwks.json. */
   readonly jwks: { readonly keys: readonly JWK[] };
-  /** Bounds /.ztna/login and /.ztna/callback per client: each costs the IdP and the store. */
+  /**
+   * Failed sign-ins per client address (`limits.failed_signins_per_minute`): failures spend
+   * from it; /.ztna/login and /.ztna/callback are refused while it is empty.
+   */
   readonly signInLimiter: RateLimiter;
   readonly renderHttp: HttpRenderer;
   /** The pipeline's sources: /.ztna/me runs the same session steps as a route. */
@@ -41,13 +46,16 @@ function answerWith(deps: ReservedDeps, req: Request, res: Response, answer: Ans
 }
 
 /**
- * Refuses sign-in requests beyond the client's rate (429 with Retry-After) before they reach
- * the IdP or the session store: a flood from one address costs a map lookup.
+ * Refuses sign-in requests from an address that has used up its failed sign-ins (429 with
+ * Retry-After) before they reach the IdP or the session store: a flood costs a map lookup.
+ * Only failures spend (`countFailedSignIn`): a successful sign-in, a login start and a refused
+ * request never do, so an office behind one address signing in together is never throttled,
+ * while one that keeps failing (a state forger, a code replayer) is.
  */
 function limitSignIns(deps: ReservedDeps, endpoint: 'login' | 'callback'): RequestHandler {
   return function rateLimited(req: Request, res: Response, next: NextFunction): void {
     const context = contextOf(req);
-    const verdict = deps.signInLimiter.take(rateLimitKey(context.clientIp), deps.now());
+    const verdict = deps.signInLimiter.check(rateLimitKey(context.clientIp), deps.now());
     if (verdict.ok) return next();
     deps.metrics.rateLimited.inc({ endpoint });
     res.setHeader('Retry-After', String(verdict.retryAfterS));
@@ -64,11 +72,15 @@ function limitSignIns(deps: ReservedDeps, endpoint: 'login' | 'callback'): Reque
  * is a 404 from the gateway: reserved paths never reach an upstream.
  */
 export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
-  const logout = createLogoutHandlers(deps);
+  const countFailedSignIn = (context: RequestContext): void => {
+    deps.signInLimiter.take(rateLimitKey(context.clientIp), deps.now());
+  };
+  const signIn = { ...deps, onSignInFailed: countFailedSignIn };
+  const logout = createLogoutHandlers(signIn);
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(deps.pageSecurity);
   router.get('/.ztna/login', limitSignIns(deps, 'login'), createLoginHandler(deps));
-  router.get('/.ztna/callback', limitSignIns(deps, 'callback'), createCallbackHandler(deps));
+  router.get('/.ztna/callback', limitSignIns(deps, 'callback'), createCallbackHandler(signIn));
   router.get('/.ztna/logout', logout.confirm);
   router.post(
     '/.ztna/logout',

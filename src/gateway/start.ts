@@ -35,6 +35,12 @@ function proxyServerOptions(limits: GatewaySettings['limits']): ServerOptions {
   };
 }
 
+/** Whether a listen host accepts connections from this machine only. */
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
 export interface StartGatewayOptions {
   readonly settings: GatewaySettings;
   readonly table: RouteTable;
@@ -180,6 +186,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     void store.shutdown();
     void revocations.close();
     throw error;
+  }
+  if (settings.adminToken === undefined && !isLoopback(settings.adminListen.host)) {
+    loggers.log.warn(
+      { admin: adminAddress },
+      'the admin listener is reachable beyond this machine and no admin token is configured: anyone who can reach it can read metrics and list or revoke sessions; set admin_token_env',
+    );
   }
   loggers.log.info(
     {

@@ -13,6 +13,18 @@ describe('sign-in rate limiter', () => {
     expect(limiter.take('10.0.0.1', t0 + 20_000).ok).toBe(false);
   });
 
+  test('check looks without spending: it says when the bucket is empty and for how long', () => {
+    const limiter = createRateLimiter({ perMinute: 2 });
+    for (let i = 0; i < 5; i++) expect(limiter.check('10.0.0.1', 0)).toEqual({ ok: true });
+    expect(limiter.size).toBe(0);
+    limiter.take('10.0.0.1', 0);
+    expect(limiter.check('10.0.0.1', 0).ok).toBe(true);
+    limiter.take('10.0.0.1', 0);
+    expect(limiter.check('10.0.0.1', 0)).toEqual({ ok: false, retryAfterS: 30 });
+    expect(limiter.check('10.0.0.1', 29_000).ok).toBe(false);
+    expect(limiter.check('10.0.0.1', 30_000).ok).toBe(true);
+  });
+
   test('clients are counted apart', () => {
     const limiter = createRateLimiter({ perMinute: 1 });
     expect(limiter.take('10.0.0.1', 0).ok).toBe(true);

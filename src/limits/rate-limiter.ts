@@ -5,7 +5,7 @@ export type RateVerdict =
   { readonly ok: true } | { readonly ok: false; readonly retryAfterS: number };
 
 export interface RateLimiterOptions {
-  /** Requests per minute per client; also the burst a client may spend at once. */
+  /** Events per minute per client; also the burst a client may spend at once. */
   readonly perMinute: number;
   /** Clients remembered at most; memory stays bounded whatever the number of addresses. */
   readonly maxClients?: number;
@@ -28,9 +28,11 @@ export function rateLimitKey(ip: string): string {
 }
 
 /**
- * A token bucket per client: each client may spend `perMinute` requests at once and gets them
- * back at `perMinute` per minute. Per instance: behind N instances a client gets N times the
- * rate at most, which still bounds what a flood costs the IdP and the session store.
+ * A token bucket per client: each client may spend `perMinute` tokens at once and gets them
+ * back at `perMinute` per minute. What spends a token is the caller's choice: the sign-in
+ * limit spends one per failed sign-in only (`take`) and asks `check` before each attempt.
+ * Per instance: behind N instances a client gets N times the rate at most, which still bounds
+ * what a flood costs the IdP and the session store.
  */
 export function createRateLimiter(options: RateLimiterOptions) {
   const capacity = options.perMinute;
@@ -56,7 +58,19 @@ export function createRateLimiter(options: RateLimiterOptions) {
     }
   }
 
+  function verdictFor(tokens: number): RateVerdict {
+    if (tokens >= 1) return { ok: true };
+    const waitMs = (1 - tokens) / refillPerMs;
+    return { ok: false, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
+  }
+
   return {
+    /** Whether the client has a token left, spending none (an unknown client has a full bucket). */
+    check(key: string, now: number): RateVerdict {
+      const bucket = buckets.get(key);
+      return bucket === undefined ? { ok: true } : verdictFor(refilled(bucket, now));
+    },
+    /** Spends one token when there is one; the verdict says whether there was. */
     take(key: string, now: number): RateVerdict {
       let bucket = buckets.get(key);
       if (bucket === undefined) {
@@ -68,12 +82,9 @@ export function createRateLimiter(options: RateLimiterOptions) {
       buckets.set(key, bucket);
       bucket.tokens = refilled(bucket, now);
       bucket.updatedAt = now;
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
-        return { ok: true };
-      }
-      const waitMs = (1 - bucket.tokens) / refillPerMs;
-      return { ok: false, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
+      const verdict = verdictFor(bucket.tokens);
+      if (verdict.ok) bucket.tokens -= 1;
+      return verdict;
     },
     /** How many clients are remembered (for tests of the memory bound). */
     get size(): number {

@@ -96,10 +96,10 @@ export function createMetrics() {
         this.set(await countSessions());
       },
     }),
-    // Not in SPEC §10: what the login rate limit refused, so a flood shows on a dashboard.
+    // What the failed-sign-in limit refused (SPEC §10), so a flood shows on a dashboard.
     rateLimited: new Counter({
       name: 'ztna_rate_limited_total',
-      help: 'Requests refused by the sign-in rate limit (429), by endpoint (login, callback).',
+      help: 'Sign-in requests refused by the failed-sign-in limit (429), by endpoint (login, callback).',
       labelNames: ['endpoint'] as const,
       registers: [registry],
     }),

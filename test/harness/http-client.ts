@@ -32,6 +32,8 @@ export class TestClient {
   readonly jar = new CookieJar();
   /** Sent with every request (e.g. the device's X-Device-Posture, as an MDM agent would). */
   defaultHeaders: OutgoingHttpHeaders = {};
+  /** The local address every request binds to unless it names one: this browser's address. */
+  localAddress: string | undefined;
 
   /** @param ca CA certificate(s) to trust for https:// URLs (the test fixture certificate). */
   constructor(private readonly ca?: string | Buffer) {}
@@ -58,7 +60,9 @@ export class TestClient {
           method: options.method ?? 'GET',
           headers,
           agent: false,
-          ...(options.localAddress !== undefined && { localAddress: options.localAddress }),
+          ...((options.localAddress ?? this.localAddress) !== undefined && {
+            localAddress: options.localAddress ?? this.localAddress,
+          }),
         },
         (res) => {
           const chunks: Buffer[] = [];

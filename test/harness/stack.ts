@@ -25,8 +25,9 @@ export interface StackOptions {
   /** Extra gateway.yaml top-level text, and lines inside `session:` and `idp:`. */
   readonly gatewayExtra?: string;
   /**
-   * Lines inside `limits:`. By default the sign-in rate limit is lifted: suites sign in far
-   * more often from 127.0.0.1 than any person does (test/security/limits.test.ts tests it).
+   * Lines inside `limits:`. By default the failed-sign-in limit is lifted: suites provoke far
+   * more failed sign-ins from 127.0.0.1 than any person does (test/security/limits.test.ts
+   * tests it).
    */
   readonly limits?: string;
   readonly sessionExtra?: string;
@@ -125,7 +126,7 @@ session:
   secret_env: TEST_SESSION_SECRET
 ${options.sessionExtra ?? ''}
 limits:
-${options.limits ?? '  login_rate_per_minute: 100000'}
+${options.limits ?? '  failed_signins_per_minute: 100000'}
 ${options.tls ? `tls:\n  cert_file: ${TEST_CERT_FILE}\n  key_file: ${TEST_KEY_FILE}` : ''}
 ${options.gatewayExtra ?? ''}
 `,

@@ -34,14 +34,22 @@ describe('served over HTTPS', () => {
     const client = new TestClient(ca);
     const start = await client.navigate(stack.url('app.test', '/.ztna/login?rd=/'));
     const loginCookie = start.headers['set-cookie']!.find((c) => c.includes('_login_'))!;
-    expect(cookieName(loginCookie)).toMatch(/^__Secure-ztna_session_login_/);
-    expect(loginCookie).toMatch(/; Path=\/\.ztna\/;/);
+    // SPEC §4.3: host-only on HTTPS, so __Host- (the browser then insists on Path=/, Secure
+    // and no Domain, and no sibling host can set a cookie of that name).
+    expect(cookieName(loginCookie)).toMatch(/^__Host-ztna_session_login_/);
+    expect(loginCookie).toMatch(/; Path=\/;/);
     expect(loginCookie).toMatch(/; Secure/);
+    expect(loginCookie).not.toMatch(/; Domain=/i);
 
     const reply = await stack.login(client, 'alice', stack.url('app.test', '/secure'));
     expect(reply.status).toBe(200);
+    // The first login is still pending in the jar (Path=/ now): it never reaches the upstream.
+    expect(await client.jar.getCookieString(stack.url('app.test', '/secure'))).toContain(
+      '__Host-ztna_session_login_',
+    );
+    expect(String(stack.upstream.last().headers.cookie ?? '')).not.toContain('_login_');
     const cookies = await client.jar.getCookies(stack.url('app.test', '/'));
-    const session = cookies.find((c) => c.key.includes('ztna_session'));
+    const session = cookies.find((c) => c.key === '__Host-ztna_session');
     expect(session).toMatchObject({
       key: '__Host-ztna_session',
       secure: true,
@@ -51,6 +59,50 @@ describe('served over HTTPS', () => {
       hostOnly: true,
     });
     expect(stack.upstream.last().headers['x-forwarded-proto']).toBe('https');
+  });
+
+  /** Bob's own login up to the IdP's redirect back: his callback URL and sealed login state. */
+  async function attackerLogin(): Promise<{ callback: string; name: string; value: string }> {
+    const attacker = new TestClient(ca);
+    let reply = await attacker.navigate(stack.url('app.test', '/.ztna/login?rd=/'));
+    const sealed = reply.headers['set-cookie']!.find((c) => c.includes('_login_'))!;
+    for (let hop = 0; hop < 15 && reply.location !== undefined; hop++) {
+      const next = reply.location;
+      if (new URL(next).pathname === '/.ztna/callback') {
+        const [name, value] = sealed.slice(0, sealed.indexOf(';')).split('=') as [string, string];
+        return { callback: next, name, value };
+      }
+      reply = await attacker.navigate(next);
+      if (reply.status === 200 && /\/interaction\/[\w-]+$/.test(new URL(next).pathname)) {
+        reply = await attacker.request(`${next}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+          body: new URLSearchParams({ username: 'bob', password: 'pw-bob' }).toString(),
+        });
+      }
+    }
+    throw new Error('the IdP never redirected back');
+  }
+
+  test('a login state planted by a sibling subdomain (no __Host- prefix) is not accepted at the callback', async () => {
+    const { callback, name, value } = await attackerLogin();
+    const suffix = name.slice(name.indexOf('ztna_session_login_'));
+    // What evil.test could set with Domain=.test: a plain or __Secure- cookie, never __Host-.
+    for (const planted of [suffix, `__Secure-${suffix}`]) {
+      const victim = new TestClient(ca);
+      const reply = await victim.navigate(callback, { headers: { cookie: `${planted}=${value}` } });
+      expect({ planted, status: reply.status }).toEqual({ planted, status: 400 });
+      expect(reply.text).toContain('Sign-in expired');
+      const cookies = await victim.jar.getCookies(stack.url('app.test', '/'));
+      expect(
+        cookies.some((c) => c.key.includes('ztna_session') && !c.key.includes('_login_')),
+      ).toBe(false);
+    }
+    // The same sealed state under the gateway's own __Host- name does complete: the refusals
+    // above are about the name a sibling can write, not a broken state.
+    const owner = new TestClient(ca);
+    const reply = await owner.navigate(callback, { headers: { cookie: `${name}=${value}` } });
+    expect(reply.status).toBe(302);
   });
 });
 
@@ -71,9 +123,7 @@ describe('behind a trusted proxy', () => {
       headers: { 'x-forwarded-proto': 'https' },
     });
     expect(reply.status).toBe(302);
-    expect(reply.headers['set-cookie']!.map(cookieName)[0]).toMatch(
-      /^__Secure-ztna_session_login_/,
-    );
+    expect(reply.headers['set-cookie']!.map(cookieName)[0]).toMatch(/^__Host-ztna_session_login_/);
     expect(new URL(reply.location!).searchParams.get('redirect_uri')).toBe(
       `https://app.test:${stack.port}/.ztna/callback`,
     );

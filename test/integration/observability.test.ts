@@ -47,16 +47,29 @@ const admin = (path: string, token: string | null = ADMIN_TOKEN, method = 'GET')
   });
 
 describe('the admin listener', () => {
-  test('every admin endpoint requires the admin token when one is configured', async () => {
-    for (const path of ['/metrics', '/healthz', '/readyz', '/admin/sessions?user=alice']) {
+  test('metrics and the admin API require the admin token when one is configured', async () => {
+    for (const path of ['/metrics', '/admin/sessions?user=alice', '/admin/unknown']) {
       expect((await admin(path, null)).status).toBe(401);
       expect((await admin(path, 'wrong-token')).status).toBe(401);
-      // Past the gate; /readyz may still say 503 while IdP discovery runs.
       expect((await admin(path)).status).not.toBe(401);
     }
+    expect((await admin('/admin/sessions?user=alice', null, 'DELETE')).status).toBe(401);
     expect((await admin('/metrics', null)).headers['www-authenticate']).toBe(
       'Bearer realm="ztna-admin"',
     );
+  });
+
+  test('Kubernetes probes need no token: /healthz and /readyz answer with the status only', async () => {
+    const health = await admin('/healthz', null);
+    expect(health.status).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok' });
+    const ready = await eventually(async () => {
+      const reply = await admin('/readyz', null);
+      return reply.status === 200 ? reply : undefined;
+    }, 8000);
+    expect(ready.json()).toEqual({ status: 'ok' });
+    // With the token: the parts are listed (none failing).
+    expect((await admin('/readyz')).json()).toEqual({ status: 'ok', failing: [] });
   });
 
   test('/metrics has every SPEC metric and Node.js process metrics', async () => {
@@ -274,48 +287,131 @@ describe('request ids and trace context', () => {
   });
 });
 
+/** A port nothing listens on: an IdP that is down. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** A gateway without a stack around it: its IdP at `idpPort`, its log lines collected. */
+async function startBareGateway(options: {
+  idpPort: number;
+  adminListen?: string;
+  adminToken?: string;
+}) {
+  const dir = await mkdtemp(join(tmpdir(), 'ztna-ready-'));
+  await writeFile(
+    join(dir, 'routes.yaml'),
+    'version: 1\nroutes:\n  - name: s\n    host: s.test\n    upstream: http://127.0.0.1:1\n    public: true\n',
+  );
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    `listen: "127.0.0.1:0"\nadmin_listen: "${options.adminListen ?? '127.0.0.1:0'}"\nroutes_file: routes.yaml\nidp:\n  issuer: http://127.0.0.1:${options.idpPort}\n  client_id: c\n  client_secret_env: S\nsession:\n  secret_env: T\n${options.adminToken === undefined ? '' : 'admin_token_env: A\n'}`,
+  );
+  const configuration = await loadConfiguration(join(dir, 'gateway.yaml'), undefined, {
+    S: 'secret',
+    T: 'x'.repeat(40),
+    ...(options.adminToken !== undefined && { A: options.adminToken }),
+  });
+  if (!configuration.ok) throw new Error(configuration.issues.map(formatIssue).join('\n'));
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, done) {
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const gateway = await startGateway({
+    settings: configuration.settings,
+    table: configuration.table,
+    loggers: createLoggers('info', sink),
+    drainTimeoutMs: 500,
+  });
+  return {
+    gateway,
+    lines,
+    admin: (path: string, token?: string) =>
+      new TestClient().request(`http://127.0.0.1:${gateway.adminAddress.port}${path}`, {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      }),
+    async close() {
+      await gateway.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('readiness', () => {
   test('not ready while the IdP is unreachable at start; ready once discovery succeeds', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const idpPort = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const dir = await mkdtemp(join(tmpdir(), 'ztna-ready-'));
-    await writeFile(
-      join(dir, 'routes.yaml'),
-      'version: 1\nroutes:\n  - name: s\n    host: s.test\n    upstream: http://127.0.0.1:1\n    public: true\n',
-    );
-    await writeFile(
-      join(dir, 'gateway.yaml'),
-      `listen: "127.0.0.1:0"\nadmin_listen: "127.0.0.1:0"\nroutes_file: routes.yaml\nidp:\n  issuer: http://127.0.0.1:${idpPort}\n  client_id: c\n  client_secret_env: S\nsession:\n  secret_env: T\n`,
-    );
-    const configuration = await loadConfiguration(join(dir, 'gateway.yaml'), undefined, {
-      S: 'secret',
-      T: 'x'.repeat(40),
-    });
-    if (!configuration.ok) throw new Error(configuration.issues.map(formatIssue).join('\n'));
-    const quiet = new Writable({ write: (_c, _e, done) => done() });
-    const gateway = await startGateway({
-      settings: configuration.settings,
-      table: configuration.table,
-      loggers: createLoggers('info', quiet),
-      drainTimeoutMs: 500,
-    });
+    const idpPort = await closedPort();
+    const bare = await startBareGateway({ idpPort });
     const readyz = async () => {
-      const reply = await new TestClient().request(
-        `http://127.0.0.1:${gateway.adminAddress.port}/readyz`,
-      );
+      const reply = await bare.admin('/readyz');
       return { ...reply.json(), status: reply.status };
     };
     try {
+      // No admin token configured: everyone is the operator and sees which part fails.
       expect(await readyz()).toMatchObject({ status: 503, failing: ['idp'] });
       const idp = await startIdp(TEST_USERS, { port: idpPort });
       await idp.configure([]);
       await eventually(async () => ((await readyz()).status === 200 ? true : undefined), 8000);
       await idp.close();
     } finally {
-      await gateway.close();
-      await rm(dir, { recursive: true, force: true });
+      await bare.close();
     }
   }, 15_000);
+
+  test('with an admin token, probes without it get the status only; the failing part needs the token', async () => {
+    const bare = await startBareGateway({ idpPort: await closedPort(), adminToken: ADMIN_TOKEN });
+    try {
+      const probe = await bare.admin('/readyz');
+      expect(probe.status).toBe(503);
+      expect(probe.json()).toEqual({ status: 'unavailable' });
+      const wrong = await bare.admin('/readyz', 'not-the-token');
+      expect(wrong.json()).toEqual({ status: 'unavailable' });
+      const operator = await bare.admin('/readyz', ADMIN_TOKEN);
+      expect(operator.status).toBe(503);
+      expect(operator.json()).toEqual({ status: 'unavailable', failing: ['idp'] });
+      expect((await bare.admin('/healthz')).json()).toEqual({ status: 'ok' });
+    } finally {
+      await bare.close();
+    }
+  }, 15_000);
+});
+
+describe('an admin listener open to the network', () => {
+  const warning = (lines: Record<string, unknown>[]) =>
+    lines.find((l) => l.level === 'warn' && String(l.msg).includes('admin token'));
+
+  test('without a token: a warning at start names the risk and the fix', async () => {
+    const bare = await startBareGateway({ idpPort: await closedPort(), adminListen: '0.0.0.0:0' });
+    try {
+      expect(warning(bare.lines)).toBeDefined();
+      expect(String(warning(bare.lines)!.msg)).toContain('admin_token_env');
+    } finally {
+      await bare.close();
+    }
+  });
+
+  test('with a token, or on loopback, no warning', async () => {
+    for (const options of [
+      { adminListen: '0.0.0.0:0', adminToken: ADMIN_TOKEN },
+      { adminListen: '127.0.0.1:0' },
+      { adminListen: '[::1]:0' },
+    ]) {
+      const bare = await startBareGateway({ idpPort: await closedPort(), ...options });
+      try {
+        expect({ options, warned: warning(bare.lines) !== undefined }).toEqual({
+          options,
+          warned: false,
+        });
+      } finally {
+        await bare.close();
+      }
+    }
+  });
 });
