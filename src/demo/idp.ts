@@ -50,20 +50,6 @@ export interface IdpClient {
   readonly backchannelLogoutUri?: string;
 }
 
-/**
- * The embedded IdP only ever calls the gateway next to it, on this machine, under the route
- * host names the demo and the tests use (`*.localhost`, `*.test`), which DNS does not know:
- * every name it calls resolves to loopback.
- */
-const toLoopback = new Agent({
-  connect: {
-    lookup: (_hostname, options, callback) =>
-      options.all === true
-        ? callback(null, [{ address: '127.0.0.1', family: 4 }])
-        : callback(null, '127.0.0.1', 4),
-  },
-});
-
 /** A running IdP: the issuer is fixed as soon as it listens; clients are registered after. */
 export interface EmbeddedIdp {
   readonly issuer: string;
@@ -74,6 +60,22 @@ export interface EmbeddedIdp {
   /** Changes a user's groups at the IdP (undefined: no groups claim); seen at the next token. */
   setGroups(sub: string, groups: readonly string[] | undefined): void;
   close(): Promise<void>;
+}
+
+/**
+ * The embedded IdP only ever calls the gateway next to it, on this machine, under the route
+ * host names the demo and the tests use (`*.localhost`, `*.test`), which DNS does not know:
+ * every name it calls resolves to loopback.
+ */
+function loopbackAgent(): Agent {
+  return new Agent({
+    connect: {
+      lookup: (_hostname, options, callback) =>
+        options.all === true
+          ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+          : callback(null, '127.0.0.1', 4),
+    },
+  });
 }
 
 function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -163,6 +165,8 @@ export async function startIdp(
   const byLogin = new Map(users.flatMap((u) => [[u.username, u] as const, [u.email, u] as const]));
   const bySub = new Map(users.map((u) => [u.sub, u]));
   const disabled = new Set<string>();
+  // Closed with the IdP: its keep-alive sockets to the gateway would otherwise outlive it.
+  const toLoopback = loopbackAgent();
   // Group changes made at the IdP after start (setGroups), by sub: they win over `users`.
   const changedGroups = new Map<string, readonly string[] | undefined>();
 
@@ -342,10 +346,14 @@ export async function startIdp(
     configure,
     disable: (sub) => void disabled.add(sub),
     setGroups: (sub, groups) => void changedGroups.set(sub, groups),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    async close() {
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+        toLoopback.destroy(),
+      ]);
+    },
   };
 }
