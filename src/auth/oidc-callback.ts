@@ -95,9 +95,16 @@ export function createCallbackHandler(deps: CallbackDeps) {
     context: RequestContext,
     code: 'ZTNA_ERR_LOGIN_STATE_INVALID' | 'ZTNA_ERR_LOGIN_REJECTED' | 'ZTNA_ERR_LOGIN_GROUP_NAME',
     why: string,
+    /**
+     * False for a callback that carries no login-state cookie at all: any web page can make an
+     * office's browsers send those (an <img> is enough; the cookie stays behind, SameSite), and
+     * counting them would let it lock the office's address out of signing in. They cost the
+     * gateway one page and never reach the IdP.
+     */
+    spendsBudget = true,
   ): void {
     deps.metrics.authEvents.inc({ event: 'login_fail' });
-    deps.onSignInFailed(context);
+    if (spendsBudget) deps.onSignInFailed(context);
     context.outcome = 'login';
     context.note = `login_fail:${why}`;
     deps.sendPage(req, res, errorPage(code, startAgainLink()), context.requestId);
@@ -112,7 +119,14 @@ export function createCallbackHandler(deps: CallbackDeps) {
       cookieName === undefined ? undefined : readCookie(req.headers.cookie, cookieName);
     const login = sealed === undefined ? undefined : await deps.sealer.open(sealed);
     if (login === undefined || login.state !== state)
-      return refuse(req, res, context, 'ZTNA_ERR_LOGIN_STATE_INVALID', 'state');
+      return refuse(
+        req,
+        res,
+        context,
+        'ZTNA_ERR_LOGIN_STATE_INVALID',
+        sealed === undefined ? 'no_state' : 'state',
+        sealed !== undefined,
+      );
     res.clearCookie(cookieName!, loginCookieAttributes(context.scheme));
     if (req.query.error !== undefined) {
       // The IdP's error text is attacker-influenced (it travels in the URL): log a bounded code only.

@@ -17,10 +17,17 @@ export function judgeDeviceBinding(
   /** The signed-in user's email; a signed assertion naming another user is a mismatch. */
   email: string | undefined,
 ): BindingVerdict {
-  if (posture.email !== undefined && posture.email !== email) return 'user_mismatch';
+  const otherUser = posture.email !== undefined && posture.email !== email;
   // Refused evidence has no facts; evidence without a device id does not name the device.
   const deviceId = posture.facts?.deviceId;
+  // A bound session is judged on its device first: evidence from another device ends it even
+  // when that evidence names another user (a thief's own managed laptop must not turn a copied
+  // cookie into a mere policy denial, which audit mode and /.ztna/me would not stop).
+  if (boundDeviceId !== undefined) {
+    if (deviceId === undefined) return 'device_missing';
+    if (deviceId !== boundDeviceId) return 'device_changed';
+  }
+  if (otherUser) return 'user_mismatch';
   if (boundDeviceId === undefined) return deviceId === undefined ? 'ok' : 'bind';
-  if (deviceId === undefined) return 'device_missing';
-  return deviceId === boundDeviceId ? 'ok' : 'device_changed';
+  return 'ok';
 }

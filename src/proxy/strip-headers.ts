@@ -40,6 +40,18 @@ const CLIENT_FORBIDDEN = new Set([
   'x-real-ip',
   'true-client-ip',
   'cf-connecting-ip',
+  // Client addresses other frameworks read first (request-ip reads X-Client-IP before all).
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+  'forwarded-for',
+  'x-forwarded',
+  // Schemes Rack and others believe over X-Forwarded-Proto: an app on plain HTTP behind the
+  // gateway must not be told by the client that it runs on HTTPS (cookies, redirects).
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'front-end-https',
+  'x-url-scheme',
   'x-http-method-override',
   'x-http-method',
   'x-method-override',

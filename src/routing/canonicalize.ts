@@ -14,7 +14,7 @@ export interface CanonicalTarget {
    */
   readonly segments: readonly string[];
   /**
-   * The path carries a double-encoded `.`, `/` or `\` (`%252e`, `%252F`, `%255c`, any case, or
+   * The path carries a double-encoded `.`, `/`, `\` or `;` (`%252e`, `%252F`, `%255c`, `%253B`, any case, or
    * deeper: `%25252f`). It is forwarded as the literal text it is, but an upstream that decodes
    * twice would read `/public/..%252fadmin` as `/admin`: the route step refuses it unless the
    * chosen route sets `allow_double_encoding` (SPEC §7). Only the route knows, hence a flag.
@@ -77,10 +77,12 @@ function isUnreserved(byte: number): boolean {
 }
 
 /**
- * `%25` (once or more) followed by the escape of `.`, `/` or `\`, in the canonical path: what
- * the upstream receives. Checked after decoding, so `%25%32%65` (which becomes `%252e`) counts.
+ * `%25` (once or more) followed by the escape of `.`, `/`, `\` or `;`, in the canonical path:
+ * what the upstream receives. Checked after decoding, so `%25%32%65` (which becomes `%252e`)
+ * counts. `;` because a servlet container that decodes twice reads `..%253B` as `..;`, which
+ * it resolves as `..` (the gateway refuses a literal `..;` for the same reason).
  */
-const DOUBLE_ENCODED_SEPARATOR = /%25(?:25)*(?:2e|2f|5c)/i;
+const DOUBLE_ENCODED_SEPARATOR = /%25(?:25)*(?:2e|2f|5c|3b)/i;
 
 /** Raw bytes a request target may never carry: controls, space, DEL and anything non-ASCII. */
 function isForbiddenRaw(code: number): boolean {

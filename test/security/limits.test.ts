@@ -87,17 +87,26 @@ describe('listener limits and the failed-sign-in limit', () => {
     expect(elapsed).toBeLessThan(5000);
   });
 
+  /** A callback with a state no login of this browser started: a failed sign-in. */
+  const BOGUS_CALLBACK = '/.ztna/callback?code=c&state=s';
+  /**
+   * The login-state cookie an attacker sends along with it: forged, it cannot be opened. A
+   * callback without any login-state cookie is not counted (a cross-site <img> sends those).
+   */
+  const FORGED_STATE_COOKIE = 'ztna_session_login_s=forged-sealed-state';
+
   async function signInStatus(path: string, localAddress: string, xff?: string) {
     const client = new TestClient();
     const reply = await client.request(stack.url('app.test', path), {
       localAddress,
-      headers: { accept: 'text/html', ...(xff !== undefined && { 'x-forwarded-for': xff }) },
+      headers: {
+        accept: 'text/html',
+        ...(path === BOGUS_CALLBACK && { cookie: FORGED_STATE_COOKIE }),
+        ...(xff !== undefined && { 'x-forwarded-for': xff }),
+      },
     });
     return reply;
   }
-
-  /** A callback with a state no login of this browser started: a failed sign-in. */
-  const BOGUS_CALLBACK = '/.ztna/callback?code=c&state=s';
 
   /** A browser at `address` with a login started: its state, as the IdP would send it back. */
   async function startedLogin(address: string): Promise<{ client: TestClient; state: string }> {
@@ -278,7 +287,7 @@ describe('the failed-sign-in limit at its default (30 a minute)', () => {
     const bogus = () =>
       new TestClient().request(stack.url('app.test', '/.ztna/callback?code=c&state=forged'), {
         localAddress: ATTACKER,
-        headers: { accept: 'text/html' },
+        headers: { accept: 'text/html', cookie: 'ztna_session_login_forged=forged-sealed-state' },
       });
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) statuses.push((await bogus()).status);
@@ -320,6 +329,7 @@ describe('the failed-sign-in limit at its default (30 a minute)', () => {
     for (let i = 0; i < 30; i++) {
       await new TestClient().request(stack.url('app.test', '/.ztna/callback?state=forged'), {
         localAddress: SHARED,
+        headers: { cookie: 'ztna_session_login_forged=forged-sealed-state' },
       });
     }
     const throttled = await person.navigate(callback);

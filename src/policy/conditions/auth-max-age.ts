@@ -14,6 +14,8 @@ export function compileAuthMaxAge(maxAgeMs: number): CompiledCondition {
     description: `signed in at the IdP within ${formatDuration(maxAgeMs)}`,
     softness: 'step_up',
     test: (input, now) => {
+      // A workload never signed in at the IdP: an `auth_time` in its token is its own claim.
+      if (input.identity?.workload !== undefined) return false;
       const authTime = input.identity?.claims.auth_time;
       if (typeof authTime !== 'number' || !Number.isFinite(authTime)) return false;
       const age = now - authTime * 1000;

@@ -131,6 +131,19 @@ describe('auth_max_age', () => {
   });
 });
 
+describe('a workload token never passes a human sign-in condition', () => {
+  const workload = { name: 'k8s-prod', issuer: 'https://kubernetes.default.svc' };
+  const claims = { amr: ['mfa', 'hwk'], acr: 'urn:corp:mfa', auth_time: Math.floor(NOW / 1000) };
+  test('mfa: its own amr/acr claims do not count', () => {
+    expect(holds({ mfa: true }, { identity: { claims } }, ['urn:corp:mfa'])).toBe(true);
+    expect(holds({ mfa: true }, { identity: { claims, workload } }, ['urn:corp:mfa'])).toBe(false);
+  });
+  test('auth_max_age: its own auth_time does not count', () => {
+    expect(holds({ auth_max_age: 3_600_000 }, { identity: { claims } })).toBe(true);
+    expect(holds({ auth_max_age: 3_600_000 }, { identity: { claims, workload } })).toBe(false);
+  });
+});
+
 describe('ip', () => {
   test.each([
     ['10.0.0.0', true],

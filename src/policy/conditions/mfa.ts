@@ -33,6 +33,8 @@ export function compileMfa(mfaAcrValues: readonly string[]): CompiledCondition {
     description: 'signed in with a second factor',
     softness: 'step_up',
     test: (input) => {
+      // A workload never signed in at the IdP: its own token's `amr`/`acr` vouch for nothing.
+      if (input.identity?.workload !== undefined) return false;
       const claims = input.identity?.claims;
       if (claims === undefined) return false;
       const { amr, acr } = claims;
