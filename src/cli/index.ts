@@ -6,6 +6,7 @@ import { runPolicyTests, TEST_USAGE } from './test-policy.js';
 import { EXIT_USAGE, UsageError } from './io.js';
 import type { CliIo } from './io.js';
 import { runServe, SERVE_USAGE } from './serve.js';
+import { runSessions, SESSIONS_USAGE } from './sessions.js';
 
 const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<number>> = {
   serve: runServe,
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   test: runPolicyTests,
   schema: runSchema,
   keys: runKeys,
+  sessions: runSessions,
 };
 
 const USAGE = [
@@ -24,6 +26,7 @@ const USAGE = [
   `  ${TEST_USAGE}`,
   `  ${SCHEMA_USAGE}`,
   `  ${KEYS_USAGE}`,
+  `  ${SESSIONS_USAGE}`,
   '',
   'Every option can also be set as ZTNA_<OPTION> in the environment.',
 ].join('\n');
