@@ -24,6 +24,7 @@ import type { Decided, RequestContext } from './pipeline/context.js';
 import { createHttpRenderer } from './pipeline/render-http.js';
 import { renderOnSocket } from './pipeline/render-socket.js';
 import { runPipeline, settle } from './pipeline/run.js';
+import { signInAgain } from './pipeline/authenticate.js';
 import type { PipelineResult } from './pipeline/run.js';
 import { createServeSources } from './pipeline/serve-sources.js';
 import { createPostureCollector } from './posture/collect.js';
@@ -270,8 +271,6 @@ export function createApp(deps: GatewayDeps) {
       parts.record(req, undefined, context, renderOnSocket(socket, answer, context));
       return;
     }
-    if (result.status === 101 && context.session !== undefined)
-      parts.webSockets.add(context.session.id, socket);
     parts.record(req, undefined, context, result.status);
   }
 
@@ -291,6 +290,13 @@ export function createApp(deps: GatewayDeps) {
     const assertion = await parts.signAssertion(result.context);
     // A client that left while it was being authorized gets no upstream connection.
     if (socket.destroyed) return parts.record(req, undefined, context, 499);
+    // Registered before the upstream answers: a revocation while it does closes this socket
+    // too, and one enforced since the session was read refuses it here.
+    const session = result.context.session;
+    if (session !== undefined && !parts.webSockets.add(session.id, socket)) {
+      settle(result.context, signInAgain(result.context, 'session_ended'));
+      return parts.record(req, undefined, result.context, 401);
+    }
     forwardUpgrade(parts.forwarder.deps, req, socket, head, result.context, assertion, (done) =>
       upgradeDone(req, socket, result.context, done),
     );

@@ -16,6 +16,31 @@ export interface BackchannelLogoutDeps {
   readonly log: Logger;
 }
 
+/**
+ * §2.7: the sessions a logout token ends. A `sid` names one IdP session: the sessions signed in
+ * through it, and only the token's user's when it names one too (an IdP's mixed-up sid never
+ * ends another user's sessions). With a `sub`, that user's sessions that recorded no IdP
+ * session (signed in before the gateway kept it, or through an IdP whose ID tokens carry no
+ * `sid`) end too: they cannot be told apart. A `sub` alone ends all of that user's sessions.
+ */
+async function sessionsToEnd(
+  store: GatewayStore,
+  sid: string | undefined,
+  sub: string | undefined,
+): Promise<string[]> {
+  if (sid === undefined) return store.revokeIndexed([subjectKey(sub!)]);
+  const ofThisIdpSession = await store.revokeIndexed(
+    [idpSessionKey(sid)],
+    (data) => sub === undefined || data.user?.sub === sub,
+  );
+  if (sub === undefined) return ofThisIdpSession;
+  const unmarked = await store.revokeIndexed(
+    [subjectKey(sub)],
+    (data) => data.idpSid === undefined,
+  );
+  return [...ofThisIdpSession, ...unmarked];
+}
+
 /** §2.8: a refusal is 400 with an OAuth-style error; the IdP logs it, a person never sees it. */
 function refuse(res: Response, description: string): void {
   res.status(400).json({ error: 'invalid_request', error_description: description });
@@ -31,6 +56,8 @@ export function createBackchannelLogoutHandler(deps: BackchannelLogoutDeps): Req
     const context = contextOf(req);
     res.setHeader('Cache-Control', 'no-store');
     const token = (req.body as Record<string, unknown> | undefined)?.logout_token;
+    // Audited and counted as what it is: a request the gateway accepted or refused, not an error.
+    context.outcome = 'deny';
     if (typeof token !== 'string' || token === '') {
       context.note = 'backchannel:no_token';
       return refuse(res, 'logout_token is required');
@@ -44,11 +71,9 @@ export function createBackchannelLogoutHandler(deps: BackchannelLogoutDeps): Req
       );
       return refuse(res, 'the logout token was refused');
     }
-    // §2.7: a `sid` names one IdP session; without one, every session of the subject ends.
     const { sid, sub } = verdict.logout;
-    const sids = await deps.store.revokeIndexed([
-      sid !== undefined ? idpSessionKey(sid) : subjectKey(sub!),
-    ]);
+    if (sub !== undefined) context.identity = { sub, claims: {} };
+    const sids = await sessionsToEnd(deps.store, sid, sub);
     deps.endSessions(sids, 'backchannel');
     if (sids.length > 0) deps.metrics.authEvents.inc({ event: 'revoked' }, sids.length);
     deps.log.info(
@@ -60,6 +85,7 @@ export function createBackchannelLogoutHandler(deps: BackchannelLogoutDeps): Req
       },
       'sessions ended by the IdP (back-channel logout)',
     );
+    context.outcome = 'allow';
     context.note = 'backchannel:revoked';
     res.status(200).end();
   };

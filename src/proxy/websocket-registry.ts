@@ -8,11 +8,32 @@ import type { GatewayStore } from '../session/store.js';
  * periodic sweep closes those whose session is gone from the store, which also covers
  * revocations made through another instance sharing the store, and expiries.
  */
+/** Longer than any upgrade takes from its session read to its registration. */
+const ENDED_MEMORY_MS = 60_000;
+
 export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepMs = 15_000) {
   const bySession = new Map<string, Set<Socket>>();
+  /**
+   * Sessions ended lately (sid → until, epoch ms). An upgrade authorized just before its
+   * session ended registers after the end was enforced; it must not slip through the gap
+   * between the pipeline's session read and its registration.
+   */
+  const ended = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
 
+  function forgetOldEnds(now: number): void {
+    // Insertion order is end order: stop at the first one still remembered.
+    for (const [sid, until] of ended) {
+      if (until > now) break;
+      ended.delete(sid);
+    }
+  }
+
   function closeSession(sid: string): number {
+    const now = Date.now();
+    forgetOldEnds(now);
+    ended.delete(sid);
+    ended.set(sid, now + ENDED_MEMORY_MS);
     const sockets = bySession.get(sid);
     if (sockets === undefined) return 0;
     bySession.delete(sid);
@@ -33,8 +54,17 @@ export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepM
   }
 
   return {
-    /** Tracks a socket opened under a session; forgets it when it closes. */
-    add(sid: string, socket: Socket): void {
+    /**
+     * Tracks a socket opened under a session; forgets it when it closes. Called before the
+     * upgrade is forwarded. False (and the socket is destroyed) when the session has ended
+     * since the pipeline read it.
+     */
+    add(sid: string, socket: Socket): boolean {
+      forgetOldEnds(Date.now());
+      if (ended.has(sid)) {
+        socket.destroy();
+        return false;
+      }
       let sockets = bySession.get(sid);
       if (sockets === undefined) bySession.set(sid, (sockets = new Set()));
       sockets.add(socket);
@@ -42,6 +72,7 @@ export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepM
         sockets.delete(socket);
         if (sockets.size === 0 && bySession.get(sid) === sockets) bySession.delete(sid);
       });
+      return true;
     },
     /** Closes every WebSocket of these sessions now; returns how many were closed. */
     closeSessions(sids: readonly string[]): number {

@@ -95,8 +95,16 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
     return this.revokeIndexed(lookupKeysFor(user));
   }
 
-  async revokeIndexed(keys: readonly string[]): Promise<string[]> {
-    const sids = this.sidsUnder(keys).filter((sid) => this.live(sid) !== undefined);
+  async revokeIndexed(
+    keys: readonly string[],
+    where?: (data: Partial<SessionData>) => boolean,
+  ): Promise<string[]> {
+    const sids = this.sidsUnder(keys).filter((sid) => {
+      const entry = this.live(sid);
+      return (
+        entry !== undefined && (where === undefined || where(JSON.parse(entry.json) as SessionData))
+      );
+    });
     for (const sid of sids) this.remove(sid);
     return sids;
   }

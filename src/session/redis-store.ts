@@ -145,11 +145,24 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
     return this.revokeIndexed(lookupKeysFor(user));
   }
 
-  async revokeIndexed(keys: readonly string[]): Promise<string[]> {
-    const sids = await this.sidsUnder(keys);
+  async revokeIndexed(
+    keys: readonly string[],
+    where?: (data: Partial<SessionData>) => boolean,
+  ): Promise<string[]> {
+    let sids = await this.sidsUnder(keys);
     if (sids.length === 0) return [];
+    if (where !== undefined) {
+      const values = await this.redis.mGet(sids.map((sid) => SESSION_PREFIX + sid));
+      sids = sids.filter((_, i) => {
+        const value = values[i];
+        return typeof value === 'string' && where(JSON.parse(value) as SessionData);
+      });
+      if (sids.length === 0) return [];
+    }
     const deleted = await Promise.all(sids.map((sid) => this.redis.del(SESSION_PREFIX + sid)));
-    await this.redis.del(keys.map((key) => INDEX_PREFIX + key));
+    // The whole index goes only with everything under it; else just the revoked members.
+    if (where === undefined) await this.redis.del(keys.map((key) => INDEX_PREFIX + key));
+    else for (const key of keys) await this.redis.sRem(INDEX_PREFIX + key, sids);
     return sids.filter((_, i) => deleted[i] === 1);
   }
 

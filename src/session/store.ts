@@ -26,8 +26,14 @@ export interface GatewayStore extends Store {
   listUserSessions(user: string): Promise<SessionSummary[]>;
   /** Ends every session of a user; returns their ids (to close their WebSockets). */
   revokeUser(user: string): Promise<string[]>;
-  /** Ends every session found under these index keys (see `userKeysOf`); returns their ids. */
-  revokeIndexed(keys: readonly string[]): Promise<string[]>;
+  /**
+   * Ends the sessions found under these index keys (see `userKeysOf`) for which `where` holds
+   * (all of them without it); returns their ids.
+   */
+  revokeIndexed(
+    keys: readonly string[],
+    where?: (data: Partial<SessionData>) => boolean,
+  ): Promise<string[]>;
   count(): Promise<number>;
   /** Whether the store answers now (for /readyz). */
   ping(): Promise<boolean>;

@@ -8,9 +8,9 @@ import { startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
 
 // Attacker position 3 (a stolen cookie), against SPEC §12: "A revocation … is enforced
-// everywhere within 1 s, open WebSockets included." The gateway registers a WebSocket under its
-// session only once the upstream has answered 101. A revocation that lands between the session
-// check and that answer closes nothing, and the socket lives on until the 15 s sweep.
+// everywhere within 1 s, open WebSockets included." A revocation that lands between the session
+// check and the upstream's 101 must close the socket too (it once closed nothing, and the socket
+// lived on until the 15 s sweep).
 
 const ENFORCED_WITHIN_MS = 1000;
 
