@@ -36,6 +36,8 @@ import type { UpgradeResult } from './proxy/websocket.js';
 import { createWebSocketRegistry } from './proxy/websocket-registry.js';
 import { createLogoutTokenVerifier } from './auth/backchannel-logout.js';
 import { createBackchannelLogoutHandler } from './endpoints/backchannel-logout.js';
+import { createSharedSignalsHandler, MAX_SET_AGE_MS } from './endpoints/shared-signals.js';
+import { createDeviceComplianceMarks } from './signals/device-compliance.js';
 import { createCookieNames } from './session/cookie-names.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createSessionReader } from './session/read-session.js';
@@ -76,9 +78,11 @@ function createParts(deps: GatewayDeps) {
     maxTokenAgeMs: POSTURE_ASSERTION_MAX_AGE_MS,
     log,
   });
+  const devices = createDeviceComplianceMarks();
   const collectPosture = createPostureCollector({
     verifyAssertion: createPostureAssertionVerifier(postureJwts),
     isTrustedPostureProxy: settings.posture.isTrustedProxy,
+    devices,
     metrics,
     log,
   });
@@ -102,6 +106,9 @@ function createParts(deps: GatewayDeps) {
     return closed;
   };
   deps.revocations.onRevocation((revocation) => {
+    for (const device of revocation.devices ?? [])
+      if (device.compliant) devices.markCompliant(device.id, device.since);
+      else devices.markNotCompliant(device.id, device.since);
     const closed = webSockets.closeSessions(revocation.sids);
     observeLag(revocation.source, revocation.at);
     if (closed > 0)
@@ -185,6 +192,23 @@ function createParts(deps: GatewayDeps) {
         endSessions,
         metrics,
         log,
+      }),
+      sharedSignals: createSharedSignalsHandler({
+        verifySet: createJwtVerifier(settings.sharedSignals, {
+          clockSkewMs: settings.posture.clockSkewMs,
+          maxTokenAgeMs: MAX_SET_AGE_MS,
+          requireExp: false,
+          log,
+        }),
+        audiences: settings.sharedSignals.flatMap((t) => t.audiences),
+        idpIssuer: settings.idp.issuer.href.replace(/\/$/, ''),
+        store: deps.store,
+        endSessions,
+        devices,
+        revocations: deps.revocations,
+        metrics,
+        log,
+        now,
       }),
       signInLimiter: createRateLimiter({ perMinute: settings.limits.failedSignInsPerMinute }),
     }),

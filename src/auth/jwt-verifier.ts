@@ -124,6 +124,11 @@ export interface JwtVerifierOptions {
    * required and must not be in the future. Undefined: `exp` alone bounds the token.
    */
   readonly maxTokenAgeMs?: number;
+  /**
+   * False for Security Event Tokens (RFC 8417 §2.2), which carry no `exp`: then `iat` and
+   * `maxTokenAgeMs` (required with it) bound the token. Default true.
+   */
+  readonly requireExp?: boolean;
   readonly log: Logger;
   /** Verified tokens remembered (LRU); each entry is dropped at its `exp` or age limit. */
   readonly cacheSize?: number;
@@ -185,7 +190,12 @@ export function createJwtVerifier(
 
   /** Until when a verified token may be believed without checking it again. */
   function believableUntil(payload: JWTPayload): number | undefined {
-    if (typeof payload.exp !== 'number') return undefined;
+    if (typeof payload.exp !== 'number') {
+      if (options.requireExp !== false || options.maxTokenAgeMs === undefined) return undefined;
+      return typeof payload.iat === 'number'
+        ? payload.iat * 1000 + options.maxTokenAgeMs + options.clockSkewMs
+        : undefined;
+    }
     const expires = payload.exp * 1000;
     if (options.maxTokenAgeMs === undefined) return expires;
     // jose refuses a token whose iat is older than max age + skew; required, so a number here.
@@ -235,7 +245,10 @@ export function createJwtVerifier(
           ...(options.maxTokenAgeMs !== undefined && {
             maxTokenAge: Math.round(options.maxTokenAgeMs / 1000),
           }),
-          requiredClaims: options.maxTokenAgeMs === undefined ? ['exp'] : ['exp', 'iat'],
+          requiredClaims: [
+            ...(options.requireExp === false ? [] : ['exp']),
+            ...(options.maxTokenAgeMs === undefined ? [] : ['iat']),
+          ],
           currentDate: new Date(now),
         },
       );

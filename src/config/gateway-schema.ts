@@ -115,6 +115,29 @@ const postureIssuerSchema = strictObject({
   }
 });
 
+/** A Shared Signals transmitter (SPEC §14): who may push SETs to /.ztna/ssf. */
+const sharedSignalsSchema = strictObject({
+  name: z
+    .string({ error: 'must be a name like okta' })
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a name like okta (a-z, 0-9, _ and -)'),
+  issuer: z.string({ error: 'must be the iss value of the transmitter’s events' }).min(1),
+  audience: z.string({ error: 'must be the aud value the transmitter sends this gateway' }).min(1),
+  jwks_uri: keySetUrl.optional(),
+  jwks_file: z.string().min(1).optional(),
+  algorithms: z
+    .array(z.enum(JWT_ALGORITHMS), { error: 'must be a list of algorithms' })
+    .min(1)
+    .optional(),
+}).superRefine((transmitter, ctx) => {
+  if ((transmitter.jwks_uri === undefined) === (transmitter.jwks_file === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jwks_uri'],
+      message: 'must be set, or jwks_file instead (exactly one)',
+    });
+  }
+});
+
 /** A `service_tokens` name, as `issuers` conditions in routes.yaml write it. */
 export const SERVICE_TOKEN_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -276,6 +299,21 @@ export const gatewayFileSchema = strictObject({
     .default([]),
   assertion: assertionSchema.prefault({}),
   limits: limitsSchema.prefault({}),
+  shared_signals: z
+    .array(sharedSignalsSchema, { error: 'must be a list of transmitters' })
+    .superRefine((entries, ctx) => {
+      const seen = new Set<string>();
+      entries.forEach((entry, i) => {
+        if (seen.has(entry.issuer))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'issuer'],
+            message: 'is already another transmitter’s issuer: each issuer once',
+          });
+        seen.add(entry.issuer);
+      });
+    })
+    .default([]),
   log: strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   }).prefault({}),

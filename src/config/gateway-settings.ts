@@ -48,6 +48,8 @@ export interface GatewaySettings {
     readonly clockSkewMs: number;
   };
   readonly serviceTokens: readonly JwtIssuerSettings[];
+  /** Shared Signals transmitters whose SETs /.ztna/ssf accepts (SPEC §14). */
+  readonly sharedSignals: readonly JwtIssuerSettings[];
   readonly assertion: {
     /** Lower-case header name the signed identity assertion is sent in. */
     readonly header: string;
@@ -286,6 +288,10 @@ export async function resolveGatewaySettings(
       ['service_tokens', i, 'jwks_file'],
       issuer.jwks_file,
     ]),
+    ...file.shared_signals.map((transmitter, i): [PropertyKey[], string | undefined] => [
+      ['shared_signals', i, 'jwks_file'],
+      transmitter.jwks_file,
+    ]),
   ];
   if (file.assertion.key_file !== undefined) {
     const problem = await checkAssertionKeyFile(resolve(base, file.assertion.key_file));
@@ -341,6 +347,15 @@ export async function resolveGatewaySettings(
         algorithms: issuer.algorithms ?? JWT_ALGORITHMS,
         jwksUri: issuer.jwks_uri === undefined ? undefined : new URL(issuer.jwks_uri),
         jwksFile: issuer.jwks_file === undefined ? undefined : resolve(base, issuer.jwks_file),
+      })),
+      sharedSignals: file.shared_signals.map((transmitter) => ({
+        name: transmitter.name,
+        issuer: transmitter.issuer,
+        audiences: [transmitter.audience],
+        algorithms: transmitter.algorithms ?? JWT_ALGORITHMS,
+        jwksUri: transmitter.jwks_uri === undefined ? undefined : new URL(transmitter.jwks_uri),
+        jwksFile:
+          transmitter.jwks_file === undefined ? undefined : resolve(base, transmitter.jwks_file),
       })),
       assertion: {
         header: file.assertion.header.toLowerCase(),

@@ -36,6 +36,8 @@ export interface ReservedDeps
   readonly sources: PipelineSources;
   /** `POST /.ztna/backchannel-logout`: the IdP ends sessions (endpoints/backchannel-logout.ts). */
   readonly backchannelLogout: RequestHandler;
+  /** `POST /.ztna/ssf`: Shared Signals push delivery (endpoints/shared-signals.ts). */
+  readonly sharedSignals: RequestHandler;
 }
 
 /** Answers with a pipeline answer: recorded and rendered like any other. */
@@ -92,6 +94,11 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     '/.ztna/backchannel-logout',
     express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 4 }),
     deps.backchannelLogout,
+  );
+  router.post(
+    '/.ztna/ssf',
+    express.text({ type: 'application/secevent+jwt', limit: '64kb' }),
+    deps.sharedSignals,
   );
   // SPEC §8: upstreams verify the identity assertion with these keys. Public, cacheable a while:
   // rotation publishes the new key before it signs (see docs/configuration.md).

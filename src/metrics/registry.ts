@@ -103,6 +103,12 @@ export function createMetrics() {
       labelNames: ['endpoint'] as const,
       registers: [registry],
     }),
+    sharedSignals: new Counter({
+      name: 'ztna_shared_signals_total',
+      help: 'Security events received at /.ztna/ssf, by event and result (applied, rejected).',
+      labelNames: ['event', 'result'] as const,
+      registers: [registry],
+    }),
     revocationLag: new Histogram({
       name: 'ztna_revocation_lag_seconds',
       help: 'Time from a revocation on any instance to its enforcement on this one, by source.',

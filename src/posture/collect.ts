@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import type { DeviceComplianceMarks } from '../signals/device-compliance.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { PostureFacts } from './facts.js';
 import type { PostureAssertionVerifier } from './signed-assertion.js';
@@ -26,6 +27,8 @@ const UNTRUSTED: CollectedPosture = {
 export interface PostureCollectorDeps {
   readonly verifyAssertion: PostureAssertionVerifier;
   readonly isTrustedPostureProxy: (ip: string) => boolean;
+  /** Devices a shared signal said are not compliant: their older evidence is refused. */
+  readonly devices?: DeviceComplianceMarks;
   readonly metrics: Metrics;
   readonly log: Logger;
 }
@@ -37,6 +40,16 @@ export interface PostureCollectorDeps {
  * no evidence: a route that needs posture then denies with `deny:posture.missing`.
  */
 export function createPostureCollector(deps: PostureCollectorDeps) {
+  /** Evidence from before a device's non-compliance signal: refused like a bad assertion. */
+  function refuseOutdated(requestId: string, deviceId: string): CollectedPosture {
+    deps.metrics.postureChecks.inc({ result: 'invalid' });
+    deps.log.info(
+      { request_id: requestId, device_id: deviceId },
+      'posture evidence predates a non-compliance signal for this device; refused',
+    );
+    return INVALID;
+  }
+
   return async function collectPosture(
     headers: IncomingHttpHeaders,
     peerIp: string,
@@ -54,7 +67,13 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
           { kind: 'posture' },
           Math.max(0, now - result.posture.facts.observedAt) / 1000,
         );
-        return { source: 'assertion', facts: result.posture.facts, email: result.posture.email };
+        const { facts } = result.posture;
+        if (
+          facts.deviceId !== undefined &&
+          deps.devices?.outdates(facts.deviceId, facts.observedAt) === true
+        )
+          return refuseOutdated(requestId, facts.deviceId);
+        return { source: 'assertion', facts, email: result.posture.email };
       }
       deps.metrics.postureChecks.inc({ result: 'invalid' });
       deps.log.info({ request_id: requestId, reason: result.reason }, 'posture assertion refused');
@@ -69,7 +88,10 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
       );
       return UNTRUSTED;
     }
-    return { source: 'headers', facts: postureFromHeaders(headers, now), email: undefined };
+    const facts = postureFromHeaders(headers, now);
+    if (facts.deviceId !== undefined && deps.devices?.outdates(facts.deviceId, facts.observedAt))
+      return refuseOutdated(requestId, facts.deviceId);
+    return { source: 'headers', facts, email: undefined };
   };
 }
 

@@ -19,6 +19,30 @@ export interface Revocation {
   readonly source: RevocationSource;
   /** Epoch ms at which the revoking instance began the revocation (for the lag metric). */
   readonly at: number;
+  /** Devices a shared signal changed (CAEP device-compliance-change), for every instance. */
+  readonly devices?: readonly DeviceSignal[];
+}
+
+export interface DeviceSignal {
+  readonly id: string;
+  /** Epoch ms of the change: the device's evidence from before it no longer counts. */
+  readonly since: number;
+  readonly compliant: boolean;
+}
+
+function readDevices(value: unknown): DeviceSignal[] | undefined {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return undefined;
+  const devices = value.filter(
+    (d): d is DeviceSignal =>
+      typeof d === 'object' &&
+      d !== null &&
+      typeof (d as DeviceSignal).id === 'string' &&
+      (d as DeviceSignal).id !== '' &&
+      typeof (d as DeviceSignal).since === 'number' &&
+      typeof (d as DeviceSignal).compliant === 'boolean',
+  );
+  return devices.length === value.length ? devices : undefined;
 }
 
 /**
@@ -47,10 +71,12 @@ export const SINGLE_INSTANCE_BUS: RevocationBus = {
 /** A revocation as another instance sent it; anything malformed is dropped, never half-applied. */
 export function readRevocation(value: unknown): Revocation | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { sids, source, at } = value as Record<string, unknown>;
+  const { sids, source, at, devices } = value as Record<string, unknown>;
   if (!Array.isArray(sids) || !sids.every((sid) => typeof sid === 'string' && sid !== ''))
     return undefined;
   if (!REVOCATION_SOURCES.includes(source as RevocationSource)) return undefined;
   if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
-  return { sids: sids as string[], source: source as RevocationSource, at };
+  const changed = readDevices(devices);
+  if (changed === undefined) return undefined;
+  return { sids: sids as string[], source: source as RevocationSource, at, devices: changed };
 }
