@@ -94,18 +94,20 @@ const keySetUrl = z.string({ error: 'must be the https:// URL of a JWKS' }).refi
 /** Signature algorithms accepted for JWTs from others (SPEC §6): asymmetric only, never `none` or HS*. */
 export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 
-const postureIssuerSchema = strictObject({
-  issuer: z.string({ error: 'must be the iss value of the assertions' }).min(1),
-  audience: z
-    .string({ error: 'must be the aud value the assertions carry for this gateway' })
-    .min(1),
+/** Where a JWT issuer's public keys are: a JWKS URL or file (exactly one), and its algorithms. */
+const keySource = {
   jwks_uri: keySetUrl.optional(),
   jwks_file: z.string().min(1).optional(),
   algorithms: z
     .array(z.enum(JWT_ALGORITHMS), { error: 'must be a list of algorithms' })
     .min(1)
     .optional(),
-}).superRefine((issuer, ctx) => {
+};
+
+function exactlyOneKeySource(
+  issuer: { jwks_uri?: string | undefined; jwks_file?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
   if ((issuer.jwks_uri === undefined) === (issuer.jwks_file === undefined)) {
     ctx.addIssue({
       code: 'custom',
@@ -113,7 +115,15 @@ const postureIssuerSchema = strictObject({
       message: 'must be set, or jwks_file instead (exactly one)',
     });
   }
-});
+}
+
+const postureIssuerSchema = strictObject({
+  issuer: z.string({ error: 'must be the iss value of the assertions' }).min(1),
+  audience: z
+    .string({ error: 'must be the aud value the assertions carry for this gateway' })
+    .min(1),
+  ...keySource,
+}).superRefine(exactlyOneKeySource);
 
 /** A Shared Signals transmitter (SPEC §14): who may push SETs to /.ztna/ssf. */
 const sharedSignalsSchema = strictObject({
@@ -122,21 +132,8 @@ const sharedSignalsSchema = strictObject({
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a name like okta (a-z, 0-9, _ and -)'),
   issuer: z.string({ error: 'must be the iss value of the transmitter’s events' }).min(1),
   audience: z.string({ error: 'must be the aud value the transmitter sends this gateway' }).min(1),
-  jwks_uri: keySetUrl.optional(),
-  jwks_file: z.string().min(1).optional(),
-  algorithms: z
-    .array(z.enum(JWT_ALGORITHMS), { error: 'must be a list of algorithms' })
-    .min(1)
-    .optional(),
-}).superRefine((transmitter, ctx) => {
-  if ((transmitter.jwks_uri === undefined) === (transmitter.jwks_file === undefined)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['jwks_uri'],
-      message: 'must be set, or jwks_file instead (exactly one)',
-    });
-  }
-});
+  ...keySource,
+}).superRefine(exactlyOneKeySource);
 
 /** A `service_tokens` name, as `issuers` conditions in routes.yaml write it. */
 export const SERVICE_TOKEN_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -151,21 +148,8 @@ const serviceTokenIssuerSchema = strictObject({
   audiences: z
     .array(z.string().min(1), { error: 'must be a list of audiences' })
     .min(1, 'must not be empty'),
-  jwks_uri: keySetUrl.optional(),
-  jwks_file: z.string().min(1).optional(),
-  algorithms: z
-    .array(z.enum(JWT_ALGORITHMS), { error: 'must be a list of algorithms' })
-    .min(1)
-    .optional(),
-}).superRefine((issuer, ctx) => {
-  if ((issuer.jwks_uri === undefined) === (issuer.jwks_file === undefined)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['jwks_uri'],
-      message: 'must be set, or jwks_file instead (exactly one)',
-    });
-  }
-});
+  ...keySource,
+}).superRefine(exactlyOneKeySource);
 
 /**
  * SPEC §4.1, §4.2: a bearer identity belongs to its issuer, and routes.yaml names issuers. With

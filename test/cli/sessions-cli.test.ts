@@ -3,19 +3,14 @@ import { TestClient } from '../harness/http-client.js';
 import { spawnCli } from '../harness/spawn.js';
 import { startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
+import { signedInAppRoutes } from '../harness/sessions.js';
 
 // `ztna-gateway sessions list|revoke --user` (SPEC §9, issue 13): the built binary calls a
 // running gateway's admin API, with the URL and token from flags or the environment.
 
 const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
 
-const routes = (upstream: string) => `version: 1
-routes:
-  - name: app
-    host: app.test
-    upstream: ${upstream}
-    policy: { allow: [ { authenticated: true } ] }
-`;
+const routes = signedInAppRoutes;
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   const run = spawnCli(['sessions', ...args], env);

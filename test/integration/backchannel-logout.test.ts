@@ -4,41 +4,15 @@ import WebSocket from 'ws';
 import { TestClient } from '../harness/http-client.js';
 import { sampleValue, startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
+import { signOutAtIdp, signedIn, signedInAppRoutes } from '../harness/sessions.js';
 
 // OIDC Back-Channel Logout 1.0 (SPEC §9, issue 13): signing out at the IdP ends the gateway
 // sessions signed in through that IdP session, open WebSockets included. The IdP is the real
 // oidc-provider with its backchannelLogout feature, calling the gateway's endpoint itself.
 
-const routes = (upstream: string) => `version: 1
-routes:
-  - name: app
-    host: app.test
-    upstream: ${upstream}
-    policy: { allow: [ { authenticated: true } ] }
-`;
+const routes = signedInAppRoutes;
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
-
-async function signedIn(stack: Stack, user: string): Promise<TestClient> {
-  const client = new TestClient();
-  expect((await stack.login(client, user, stack.url('app.test', '/'))).status).toBe(200);
-  return client;
-}
-
-/** Signs out at the IdP itself, as a person on the IdP's own logout page would. */
-async function signOutAtIdp(stack: Stack, client: TestClient): Promise<void> {
-  const page = await client.navigate(`${stack.idp.issuer}/session/end`);
-  expect(page.status).toBe(200);
-  const action = /<form[^>]*id="op.logoutForm"[^>]*action="([^"]+)"/.exec(page.text)?.[1];
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.text)?.[1];
-  expect(action).toBeDefined();
-  const confirmed = await client.request(new URL(action!, stack.idp.issuer).href, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-    body: new URLSearchParams({ xsrf: xsrf ?? '', logout: 'yes' }).toString(),
-  });
-  expect(confirmed.status).toBeLessThan(400);
-}
 
 function postLogoutToken(stack: Stack, body: string) {
   return new TestClient().request(stack.url('app.test', '/.ztna/backchannel-logout'), {

@@ -1,45 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createClient } from 'redis';
-import WebSocket from 'ws';
 import { TestClient } from '../harness/http-client.js';
 import { startRedis } from '../harness/redis.js';
 import type { TestRedis } from '../harness/redis.js';
 import { sampleValue, startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
+import { openWebSocket, signedIn, signedInAppRoutes } from '../harness/sessions.js';
 
 // SPEC §12: a revocation on any instance is enforced on every instance within a second, open
 // WebSockets included (before: the other instances' 15 s sweep closed them).
 
-const routes = (upstream: string) => `version: 1
-routes:
-  - name: app
-    host: app.test
-    upstream: ${upstream}
-    policy: { allow: [ { authenticated: true } ] }
-`;
+const routes = signedInAppRoutes;
 
 const ENFORCED_WITHIN_MS = 1000;
-
-async function signedIn(stack: Stack, user: string): Promise<TestClient> {
-  const client = new TestClient();
-  expect((await stack.login(client, user, stack.url('app.test', '/'))).status).toBe(200);
-  return client;
-}
-
-/** An open WebSocket through `stack`; `closedAt` resolves with the time it closed. */
-function openSocket(
-  stack: Stack,
-  cookie: string,
-): Promise<{ socket: WebSocket; closedAt: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${stack.port}/ws`, {
-      headers: { host: `app.test:${stack.port}`, cookie },
-    });
-    const closedAt = new Promise<number>((done) => socket.once('close', () => done(Date.now())));
-    socket.once('open', () => resolve({ socket, closedAt }));
-    socket.once('error', reject);
-  });
-}
 
 /** Resolves with the close time, or with Infinity when the socket is still open after `ms`. */
 function closedWithin(closedAt: Promise<number>, ms: number): Promise<number> {
@@ -75,7 +48,7 @@ describe('revocations reach every instance sharing Redis', () => {
   test('an admin revocation on A closes the user’s WebSocket on B within a second', async () => {
     const client = await signedIn(a, 'bob');
     const cookie = await client.jar.getCookieString(a.url('app.test', '/ws'));
-    const onB = await openSocket(b, cookie);
+    const onB = await openWebSocket(b, cookie);
     const lagBefore = await lagCount(b, 'admin');
 
     const revokedAt = Date.now();
@@ -94,7 +67,7 @@ describe('revocations reach every instance sharing Redis', () => {
   test('a logout on A closes the same session’s WebSocket on B within a second', async () => {
     const client = await signedIn(a, 'alice');
     const cookie = await client.jar.getCookieString(a.url('app.test', '/ws'));
-    const onB = await openSocket(b, cookie);
+    const onB = await openWebSocket(b, cookie);
     const lagBefore = await lagCount(b, 'logout');
 
     const confirm = await client.navigate(a.url('app.test', '/.ztna/logout'));
@@ -114,7 +87,7 @@ describe('revocations reach every instance sharing Redis', () => {
   test('a forged revocation message on the channel closes nothing and is ignored', async () => {
     const client = await signedIn(a, 'carol');
     const cookie = await client.jar.getCookieString(a.url('app.test', '/ws'));
-    const onB = await openSocket(b, cookie);
+    const onB = await openWebSocket(b, cookie);
     // Someone with access to Redis but not to the session ids publishes garbage.
     const publisher = createClient({ url: redis.url });
     await publisher.connect();
@@ -147,7 +120,7 @@ describe('one instance on the memory store', () => {
   test('an admin revocation closes WebSockets at once and records the lag', async () => {
     const client = await signedIn(stack, 'bob');
     const cookie = await client.jar.getCookieString(stack.url('app.test', '/ws'));
-    const socket = await openSocket(stack, cookie);
+    const socket = await openWebSocket(stack, cookie);
     const revokedAt = Date.now();
     await new TestClient().request(stack.adminUrl('/admin/sessions?user=bob'), {
       method: 'DELETE',

@@ -1,28 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createClient } from 'redis';
-import { TestClient } from '../harness/http-client.js';
 import { eventually } from '../harness/eventually.js';
 import { startRedis } from '../harness/redis.js';
 import type { TestRedis } from '../harness/redis.js';
 import { sampleValue, startStack } from '../harness/stack.js';
 import type { Stack } from '../harness/stack.js';
+import { signOutAtIdp, signedIn, signedInAppRoutes } from '../harness/sessions.js';
 
 // Review of OIDC Back-Channel Logout (SPEC §9, §12). The real oidc-provider IdP signs the
 // logout tokens and posts them to the gateway itself when a person signs out at the IdP.
 
-const routes = (upstream: string) => `version: 1
-routes:
-  - name: app
-    host: app.test
-    upstream: ${upstream}
-    policy: { allow: [ { authenticated: true } ] }
-`;
-
-async function signedIn(stack: Stack, user: string): Promise<TestClient> {
-  const client = new TestClient();
-  expect((await stack.login(client, user, stack.url('app.test', '/'))).status).toBe(200);
-  return client;
-}
+const routes = signedInAppRoutes;
 
 /** The audit line of the next back-channel logout the gateway completes after `before` lines. */
 function nextBackchannelLine(stack: Stack, before: number) {
@@ -32,21 +20,6 @@ function nextBackchannelLine(stack: Stack, before: number) {
       .slice(before)
       .find((l) => l.path === '/.ztna/backchannel-logout' && l.reason === 'backchannel:revoked'),
   );
-}
-
-/** Signs out at the IdP itself, as a person on the IdP's own logout page would. */
-async function signOutAtIdp(stack: Stack, client: TestClient): Promise<void> {
-  const page = await client.navigate(`${stack.idp.issuer}/session/end`);
-  expect(page.status).toBe(200);
-  const action = /<form[^>]*id="op.logoutForm"[^>]*action="([^"]+)"/.exec(page.text)?.[1];
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.text)?.[1];
-  expect(action).toBeDefined();
-  const confirmed = await client.request(new URL(action!, stack.idp.issuer).href, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-    body: new URLSearchParams({ xsrf: xsrf ?? '', logout: 'yes' }).toString(),
-  });
-  expect(confirmed.status).toBeLessThan(400);
 }
 
 describe('back-channel logout: what it must not leave behind', () => {
