@@ -3,7 +3,7 @@
 import autocannon from 'autocannon';
 
 /** Latencies in 1 µs buckets up to 100 ms; slower ones are kept as they are. */
-class LatencyHistogram {
+export class LatencyHistogram {
   buckets = new Uint32Array(100_001);
   slow = [];
   count = 0;
@@ -32,9 +32,16 @@ class LatencyHistogram {
 /**
  * Runs autocannon against 127.0.0.1:`port` with `headers` (Host included) on `connections`
  * keep-alive connections for `duration` seconds. Only 2xx answers count as served requests.
+ * `latencies` (a LatencyHistogram) collects the 2xx latencies of several loads run at once.
  */
-export function runLoad({ port, path = '/', headers, connections, duration }) {
-  const latencies = new LatencyHistogram();
+export function runLoad({
+  port,
+  path = '/',
+  headers,
+  connections,
+  duration,
+  latencies = new LatencyHistogram(),
+}) {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -65,4 +72,44 @@ export function runLoad({ port, path = '/', headers, connections, duration }) {
       if (status >= 200 && status < 300) latencies.record(ms);
     });
   });
+}
+
+/**
+ * Load until `stop()` (autocannon, `connections` keep-alive connections): `onResponse(status,
+ * ms, at)` sees every answer as it arrives (at: epoch ms), `onError(error, at)` every failed or
+ * timed-out request (after `timeout` seconds). `stop()` resolves with autocannon's result
+ * (`latency.max` in ms, `timeouts`, `errors`, per-status counts).
+ */
+export function startLoad({
+  port,
+  path = '/',
+  headers,
+  connections,
+  timeout = 5,
+  onResponse,
+  onError,
+}) {
+  let finished;
+  const result = new Promise((resolve, reject) => {
+    finished = (error, value) => (error ? reject(error) : resolve(value));
+  });
+  const instance = autocannon(
+    {
+      url: `http://127.0.0.1:${port}${path}`,
+      headers,
+      connections,
+      duration: 24 * 3600, // until stop()
+      pipelining: 1,
+      timeout,
+    },
+    (error, value) => finished(error, value),
+  );
+  instance.on('response', (_client, status, _bytes, ms) => onResponse?.(status, ms, Date.now()));
+  instance.on('reqError', (error) => onError?.(error, Date.now()));
+  return {
+    stop() {
+      instance.stop();
+      return result;
+    },
+  };
 }

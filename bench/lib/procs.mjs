@@ -64,9 +64,17 @@ function childEnv(extra) {
  */
 export function startNode(script, args = [], options = {}) {
   const nodeArgs = [...(options.nodeArgs ?? []), script, ...args];
+  return startServer(process.execPath, nodeArgs, { name: script, ...options });
+}
+
+/**
+ * Starts any server program (`startNode` for ours; redis-server) the same way: on the server
+ * CPU when pinning is on, ended with the others on exit. Options as for `startNode`.
+ */
+export function startServer(program, args = [], options = {}) {
   const [command, argv] = pinned
-    ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+    ? ['taskset', ['-c', SERVER_CPU, program, ...args]]
+    : [program, args];
   const logFd = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'a');
   const child = spawn(command, argv, {
     cwd: ROOT,
@@ -85,7 +93,7 @@ export function startNode(script, args = [], options = {}) {
       resolve(code ?? signal);
     }),
   );
-  const name = options.name ?? script;
+  const name = options.name ?? program;
   const died = exited.then((code) => {
     throw new Error(`${name} exited (${code}) before it was ready:\n${stderr}`);
   });
@@ -102,6 +110,12 @@ export function startNode(script, args = [], options = {}) {
     exited,
     ready,
     died,
+    /** Ends it at once, as a crash would (SIGKILL); resolves when it is gone. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -91,7 +91,12 @@ ${policy(true)}
 `;
 }
 
-function gatewayYaml({ ports, issuer, dir, limits }) {
+/** The session store section: memory, or Redis at the URL in BENCH_REDIS_URL. */
+function storeYaml(store) {
+  return store === 'redis' ? 'store: redis\n  redis_url_env: BENCH_REDIS_URL' : 'store: memory';
+}
+
+function gatewayYaml({ ports, issuer, dir, store, limits }) {
   return `listen: "127.0.0.1:${ports.gateway}"
 admin_listen: "127.0.0.1:${ports.admin}"
 routes_file: routes.yaml
@@ -101,7 +106,7 @@ idp:
   client_secret_env: BENCH_CLIENT_SECRET
 session:
   secret_env: BENCH_SESSION_SECRET
-  store: memory
+  ${storeYaml(store)}
 posture:
   issuers:
     - issuer: ${POSTURE_ISSUER}
@@ -137,20 +142,21 @@ async function createSigner(file, issuer) {
   };
 }
 
+/** Runs the gateway's CLI (`node dist/main.js ...args`) with the bench's environment. */
+function gatewayCli(env, ...args) {
+  return promisify(execFile)(process.execPath, ['dist/main.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
+}
+
 /**
- * Writes gateway.yaml (and the assertion key) and validates both files with `ztna-gateway check`. The sign-in rate
+ * Writes a gateway.yaml as `file` and validates it with routes.yaml by `ztna-gateway check`. The sign-in rate
  * limit is lifted for the login benchmark; a gateway whose schema no longer knows that key
  * (it only counts failed sign-ins now) gets the file without it.
  */
-async function writeGatewayConfig(dir, settings, env) {
-  const file = join(dir, 'gateway.yaml');
-  const cli = (...args) =>
-    promisify(execFile)(process.execPath, ['dist/main.js', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-    });
-  // The identity assertion's signing key, as an SRE makes it (`ztna-gateway keys generate`).
-  await writeFile(join(dir, 'assertion-key.jwk'), (await cli('keys', 'generate')).stdout);
+async function writeGatewayConfig(file, dir, settings, env) {
+  const cli = (...args) => gatewayCli(env, ...args);
   const check = () =>
     cli('check', '--config', file, '--routes', join(dir, 'routes.yaml')).then(
       () => '',
@@ -171,20 +177,31 @@ async function writeGatewayConfig(dir, settings, env) {
  * Starts the upstream and the embedded IdP (the gateway and the express gateway are its
  * registered clients) and writes the gateway's configuration. Gateways are started
  * afresh per target with `startGateway()`, always on the same ports (the IdP knows them).
+ *
+ * Options: `instances` gateway instances (each its own proxy and admin port, all registered
+ * at the IdP, all with the same session secret and assertion key, as a scaled-out deployment
+ * has them); `redisUrl` makes `session.store: redis` the default of `startGateway()`; `users`
+ * are more people at the IdP besides BENCH_USER.
  */
-export async function startBenchStack() {
+export async function startBenchStack({ instances = 1, redisUrl, users = [] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ztna-bench-'));
   const running = [];
   try {
+    const instancePorts = [];
+    for (let i = 0; i < instances; i++)
+      instancePorts.push({ gateway: await freePort(), admin: await freePort() });
     const ports = {
-      gateway: await freePort(),
-      admin: await freePort(),
+      gateway: instancePorts[0].gateway,
+      admin: instancePorts[0].admin,
       express: await freePort(),
+      instances: instancePorts,
     };
     const env = {
       BENCH_CLIENT_SECRET: randomBytes(16).toString('hex'),
       BENCH_SESSION_SECRET: randomBytes(32).toString('hex'),
+      ...(redisUrl !== undefined && { BENCH_REDIS_URL: redisUrl }),
     };
+    const defaultStore = redisUrl === undefined ? 'memory' : 'redis';
     const expressSecret = randomBytes(16).toString('hex');
 
     const upstream = startNode('bench/servers/upstream.mjs', [], {
@@ -196,8 +213,8 @@ export async function startBenchStack() {
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 
     const origin = (host, port) => `http://${host}:${port}`;
-    const gatewayOrigins = [HOSTS.public, HOSTS.app, HOSTS.device, HOSTS.api].map((h) =>
-      origin(h, ports.gateway),
+    const gatewayOrigins = instancePorts.flatMap(({ gateway }) =>
+      [HOSTS.public, HOSTS.app, HOSTS.device, HOSTS.api].map((h) => origin(h, gateway)),
     );
     const clients = [
       {
@@ -215,7 +232,7 @@ export async function startBenchStack() {
     ];
     const idp = startNode(
       'bench/servers/idp.mjs',
-      [JSON.stringify({ users: [BENCH_USER], clients })],
+      [JSON.stringify({ users: [BENCH_USER, ...users], clients })],
       {
         readyLine: true,
         name: 'idp',
@@ -227,7 +244,27 @@ export async function startBenchStack() {
     await writeFile(join(dir, 'routes.yaml'), routesYaml(upstreamUrl));
     const signPosture = await createSigner(join(dir, 'posture-jwks.json'), POSTURE_ISSUER);
     const signService = await createSigner(join(dir, 'service-jwks.json'), SERVICE_ISSUER);
-    const config = await writeGatewayConfig(dir, { ports, issuer, dir }, env);
+    // The identity assertion's signing key, as an SRE makes it (`ztna-gateway keys generate`),
+    // one for every instance.
+    await writeFile(
+      join(dir, 'assertion-key.jwk'),
+      (await gatewayCli(env, 'keys', 'generate')).stdout,
+    );
+    /** gateway.yaml per store and instance, written and checked when first needed. */
+    const configs = new Map();
+    const configFor = (store, instance) => {
+      const key = `${store}-${instance}`;
+      if (!configs.has(key)) {
+        const file = join(
+          dir,
+          instance === 0 && store === 'memory' ? 'gateway.yaml' : `gateway-${key}.yaml`,
+        );
+        const settings = { ports: instancePorts[instance], issuer, dir, store };
+        configs.set(key, writeGatewayConfig(file, dir, settings, env));
+      }
+      return configs.get(key);
+    };
+    await configFor(defaultStore, 0);
 
     let gatewayCount = 0;
     return {
@@ -236,8 +273,11 @@ export async function startBenchStack() {
       issuer,
       upstream: { handle: upstream, port: upstreamPort, url: upstreamUrl },
       idp,
-      /** URL of `path` on a gateway route host (HOSTS key). */
-      gatewayUrl: (host, path = '/') => `${origin(HOSTS[host], ports.gateway)}${path}`,
+      /** URL of `path` on a gateway route host (HOSTS key), of gateway instance `instance`. */
+      gatewayUrl: (host, path = '/', instance = 0) =>
+        `${origin(HOSTS[host], instancePorts[instance].gateway)}${path}`,
+      /** URL of `path` on the admin listener of gateway instance `instance`. */
+      adminUrl: (path, instance = 0) => `http://127.0.0.1:${instancePorts[instance].admin}${path}`,
       expressUrl: (path = '/') => `${origin(HOSTS.express, ports.express)}${path}`,
       postureAssertion: () => signPosture(DEVICE_ID, COMPLIANT_DEVICE),
       serviceToken: () => signService(SERVICE_SUBJECT),
@@ -245,8 +285,11 @@ export async function startBenchStack() {
       /**
        * The real gateway, as a user runs it: `node dist/main.js serve --config --routes`. Its
        * stdout (audit lines) goes to /dev/null, or to BENCH_GATEWAY_LOG_DIR/gateway-N.log.
+       * `instance` picks the ports (of `instances`), `store` the session store (memory or
+       * redis; redis by default when the stack has a `redisUrl`).
        */
-      async startGateway() {
+      async startGateway({ instance = 0, store = defaultStore } = {}) {
+        const config = await configFor(store, instance);
         gatewayCount += 1;
         const logDir = process.env.BENCH_GATEWAY_LOG_DIR;
         const gateway = startNode(
@@ -261,7 +304,7 @@ export async function startBenchStack() {
           },
         );
         try {
-          await waitForHttp(`http://127.0.0.1:${ports.admin}/readyz`, gateway);
+          await waitForHttp(`http://127.0.0.1:${instancePorts[instance].admin}/readyz`, gateway);
         } catch (error) {
           await gateway.stop();
           throw error;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 
 /**
- * The benchmarks of issue 11 (npm run bench, bench:memory, bench:login) run once each with a
- * tiny size, so that they cannot rot: they must exit 0 and write their JSON. Never a speed.
+ * The benchmarks of issues 11 and 13 (npm run bench, bench:memory, bench:login, bench:outage,
+ * bench:scale) run once each with a tiny size, so that they cannot rot: they must exit 0 and write their JSON. Never a speed.
  */
 
 let dir: string;
@@ -62,3 +62,15 @@ test('npm run bench:login reports sign-ins per second', async () => {
   const report = await bench('login', ['--logins', '2', '--concurrency', '1,2']);
   expect((report.results as { concurrency: number }[]).map((r) => r.concurrency)).toEqual([1, 2]);
 }, 60_000);
+
+test('npm run bench:outage kills Redis under load and reports the outage and the recovery', async () => {
+  const report = await bench('outage', [
+    ...['--before', '0.5', '--down', '1', '--after', '0.3', '--connections', '1'],
+  ]);
+  expect(Object.keys(report.phases as object)).toEqual(['before', 'down', 'recovering', 'after']);
+}, 60_000);
+
+test('npm run bench:scale compares one instance with two sharing Redis', async () => {
+  const report = await bench('scale', ['--duration', '0.3', '--connections', '2']);
+  expect((report.results as { instances: number }[]).map((r) => r.instances)).toEqual([1, 1, 2]);
+}, 90_000);
