@@ -13,14 +13,18 @@ import type { GatewayStore } from '../session/store.js';
 
 /** SETs are delivered as they happen; one older than this is a replay or a broken pipeline. */
 export const MAX_SET_AGE_MS = 3_600_000;
+/** SETs remembered against replay; far beyond what configured transmitters send in an hour. */
+const MAX_REMEMBERED_SETS = 100_000;
 
 export interface SharedSignalsDeps {
   /** Verifies SETs from the `shared_signals` transmitters (no `exp`, `iat` within the hour). */
   readonly verifySet: JwtVerifier;
   /** The audiences the transmitters address this gateway as (for RFC 8935 error codes). */
   readonly audiences: readonly string[];
-  /** The IdP's issuer: an `iss_sub` subject names one of our users only under it. */
-  readonly idpIssuer: string;
+  /** The IdP's issuer, as configured and without a trailing slash: `iss_sub` subjects name our users only under it. */
+  readonly idpIssuers: readonly string[];
+  /** The clock skew the SET verifier tolerates (replays are remembered that much longer). */
+  readonly clockSkewMs: number;
   readonly store: GatewayStore;
   readonly endSessions: (sids: readonly string[], source: RevocationSource) => number;
   readonly devices: DeviceComplianceMarks;
@@ -83,18 +87,20 @@ function keysOf(subject: SignalSubject): string[] {
  * makes the device's evidence from before it fail everywhere until a newer report arrives.
  */
 export function createSharedSignalsHandler(deps: SharedSignalsDeps): RequestHandler {
-  /** jti → epoch ms until which a replay is refused (the SET's maximum age). */
+  /**
+   * jti → epoch ms until which a replay is refused: as long as the verifier would accept the SET
+   * (its maximum age plus the clock skew it tolerates). Only expired entries are forgotten; a
+   * full memory refuses new SETs rather than forget one that could still be replayed.
+   */
   const seen = new Map<string, number>();
 
-  function remembered(jti: string, iat: number): boolean {
+  function remember(jti: string, iat: number): 'new' | 'replayed' | 'full' {
     const now = deps.now();
-    for (const [id, until] of seen) {
-      if (until > now && seen.size < 100_000) break;
-      seen.delete(id);
-    }
-    if (seen.has(jti)) return true;
-    seen.set(jti, iat * 1000 + MAX_SET_AGE_MS);
-    return false;
+    for (const [id, until] of seen) if (until <= now) seen.delete(id);
+    if (seen.has(jti)) return 'replayed';
+    if (seen.size >= MAX_REMEMBERED_SETS) return 'full';
+    seen.set(jti, iat * 1000 + MAX_SET_AGE_MS + deps.clockSkewMs);
+    return 'new';
   }
 
   async function apply(action: SignalAction): Promise<number> {
@@ -139,10 +145,10 @@ export function createSharedSignalsHandler(deps: SharedSignalsDeps): RequestHand
     if (!verdict.ok) return refuse(req, res, errorOf(verdict.reason, token, deps), verdict.reason);
     const { jti, iat } = verdict.payload;
     if (typeof jti !== 'string' || jti === '') return refuse(req, res, 'invalid_request', 'no_jti');
-    if (remembered(`${verdict.issuer.issuer} ${jti}`, iat!))
-      return refuse(req, res, 'invalid_request', 'replayed');
+    const seenBefore = remember(`${verdict.issuer.issuer} ${jti}`, iat!);
+    if (seenBefore !== 'new') return refuse(req, res, 'invalid_request', seenBefore);
 
-    const actions = readSignalActions(verdict.payload, deps.idpIssuer);
+    const actions = readSignalActions(verdict.payload, deps.idpIssuers);
     if (actions.length === 0) return refuse(req, res, 'invalid_request', 'no_events');
     let affected = 0;
     for (const action of actions) {

@@ -54,10 +54,15 @@ const text = (value: unknown): string | undefined =>
 
 /**
  * RFC 9493 subject identifiers: `email`, `iss_sub` (only for the gateway's own IdP: another
- * issuer's `sub` means someone else), `opaque` (a device id for device events, else a `sub`)
- * and `complex` (its `user` and `device` members). Anything else matches nobody.
+ * issuer's `sub` means someone else), `opaque` (a device id, for device events only: an opaque
+ * user id is the transmitter's own name for someone, not the IdP's `sub`) and `complex` (its
+ * `user` and `device` members). Anything else matches nobody (SPEC §14).
  */
-function readSubject(value: unknown, idpIssuer: string, forDevice: boolean): SignalSubject {
+function readSubject(
+  value: unknown,
+  idpIssuers: readonly string[],
+  forDevice: boolean,
+): SignalSubject {
   if (!isObject(value)) return {};
   switch (value.format) {
     case 'email': {
@@ -66,16 +71,15 @@ function readSubject(value: unknown, idpIssuer: string, forDevice: boolean): Sig
     }
     case 'iss_sub': {
       const sub = text(value.sub);
-      return sub !== undefined && value.iss === idpIssuer ? { sub } : {};
+      return sub !== undefined && idpIssuers.includes(value.iss as string) ? { sub } : {};
     }
     case 'opaque': {
       const id = text(value.id);
-      if (id === undefined) return {};
-      return forDevice ? { deviceId: id } : { sub: id };
+      return id !== undefined && forDevice ? { deviceId: id } : {};
     }
     case 'complex': {
-      const user = readSubject(value.user, idpIssuer, false);
-      const device = readSubject(value.device, idpIssuer, true);
+      const user = readSubject(value.user, idpIssuers, false);
+      const device = readSubject(value.device, idpIssuers, true);
       return { ...user, ...(device.deviceId !== undefined && { deviceId: device.deviceId }) };
     }
     default:
@@ -89,7 +93,7 @@ function readSubject(value: unknown, idpIssuer: string, forDevice: boolean): Sig
  */
 export function readSignalActions(
   payload: Readonly<Record<string, unknown>>,
-  idpIssuer: string,
+  idpIssuers: readonly string[],
 ): SignalAction[] {
   const events = payload.events;
   if (!isObject(events)) return [];
@@ -97,15 +101,19 @@ export function readSignalActions(
     const kind = KINDS.get(type) ?? 'other';
     if (kind === 'other' || !isObject(event)) return { kind: 'other' };
     const forDevice = kind === 'device_compliance_change';
-    const subject = readSubject(event.subject ?? payload.sub_id, idpIssuer, forDevice);
+    const subject = readSubject(event.subject ?? payload.sub_id, idpIssuers, forDevice);
     if (kind !== 'device_compliance_change') return { kind, subject };
+    // The change happened when the event says, but never after the SET was issued (`iat`, which
+    // the verifier bounds): a mark stamped in the future would outlaw every report until then.
+    const iat = typeof payload.iat === 'number' ? payload.iat : 0;
+    const stamped = event.event_timestamp;
     const timestamp =
-      typeof event.event_timestamp === 'number' ? event.event_timestamp : payload.iat;
+      typeof stamped === 'number' && Number.isFinite(stamped) ? Math.min(stamped, iat) : iat;
     return {
       kind,
       subject,
       compliant: event.current_status === 'compliant',
-      at: typeof timestamp === 'number' ? timestamp * 1000 : 0,
+      at: timestamp * 1000,
     };
   });
 }
