@@ -8,7 +8,6 @@ import { cpuMsOf, pinLoadGenerator, sampleRss } from './lib/procs.mjs';
 import { BENCH_USER } from './lib/protocol.mjs';
 import {
   cell,
-  environment,
   list,
   mb,
   median,
@@ -125,13 +124,11 @@ async function main() {
       cell(r.gatewayPeakRssMb, 0),
     ]),
   );
-  const path = await writeReport(values.out, 'login', {
+  await writeReport(values.out, 'login', {
     benchmark: 'login (npm run bench:login)',
-    generatedAt: new Date().toISOString(),
-    environment: environment(pinned),
+    pinned,
     results: rows,
   });
-  console.log(`JSON: ${path}`);
 }
 
 await main();

@@ -9,7 +9,6 @@ import { Browser } from './lib/browser.mjs';
 import { memoryOf, pinLoadGenerator, sampleRss, startNode } from './lib/procs.mjs';
 import {
   cell,
-  environment,
   list,
   mb,
   parseOptions,
@@ -211,15 +210,13 @@ async function main() {
       cell(t.mbPerSecond, 0),
     ]),
   );
-  const path = await writeReport(values.out, 'memory', {
+  await writeReport(values.out, 'memory', {
     benchmark: 'memory (npm run bench:memory)',
-    generatedAt: new Date().toISOString(),
-    environment: environment(pinned),
+    pinned,
     sessions,
     gatewayIdleRssMb: transfers.idleRssMb,
     transfers: transfers.rows,
   });
-  console.log(`JSON: ${path}`);
 }
 
 await main();

@@ -10,7 +10,6 @@ import { pinLoadGenerator } from './lib/procs.mjs';
 import { BENCH_USER, upstreamBody } from './lib/protocol.mjs';
 import {
   cell,
-  environment,
   parseOptions,
   printTable,
   progress,
@@ -357,14 +356,12 @@ async function main() {
   printResult(result);
   const failures = verdicts(result);
   for (const failure of failures) console.log(`FAILED: ${failure}`);
-  const path = await writeReport(values.out, 'outage', {
+  await writeReport(values.out, 'outage', {
     benchmark: 'session store outage (npm run bench:outage)',
-    generatedAt: new Date().toISOString(),
-    environment: environment(pinned),
+    pinned,
     ...result,
     failures,
   });
-  console.log(`JSON: ${path}`);
   if (failures.length > 0) process.exitCode = 1;
 }
 

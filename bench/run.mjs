@@ -303,15 +303,13 @@ async function main() {
     );
   for (const [id, message] of Object.entries(failures)) console.log(`FAILED (${id}): ${message}`);
 
-  const path = await writeReport(values.out, 'latest', {
+  await writeReport(values.out, 'latest', {
     benchmark: 'request path (npm run bench)',
-    generatedAt: new Date().toISOString(),
-    environment: environment(pinned),
+    pinned,
     options,
     targets: rows,
     measurements,
   });
-  console.log(`JSON: ${path}`);
   if (Object.keys(failures).length > 0) process.exitCode = 1;
 }
 

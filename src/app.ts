@@ -106,9 +106,7 @@ function createParts(deps: GatewayDeps) {
     return closed;
   };
   deps.revocations.onRevocation((revocation) => {
-    for (const device of revocation.devices ?? [])
-      if (device.compliant) devices.markCompliant(device.id, device.since);
-      else devices.markNotCompliant(device.id, device.since);
+    for (const change of revocation.devices ?? []) devices.apply(change);
     const closed = webSockets.closeSessions(revocation.sids);
     observeLag(revocation.source, revocation.at);
     if (closed > 0)

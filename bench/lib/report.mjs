@@ -93,12 +93,21 @@ export function warnIfBusy() {
     );
 }
 
-/** Writes `data` as JSON to `file`, by default bench/results/`name`.json; returns the path. */
-export async function writeReport(file, name, data) {
+/**
+ * Writes a bench's JSON report to `file`, by default bench/results/`name`.json: what ran, when,
+ * on what machine (`environment`), then `data`. Prints its path last on stdout.
+ */
+export async function writeReport(file, name, { benchmark, pinned, ...data }) {
   const path = resolve(file ?? resolve(ROOT, `bench/results/${name}.json`));
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(data, null, 2)}\n`);
-  return path;
+  const report = {
+    benchmark,
+    generatedAt: new Date().toISOString(),
+    environment: environment(pinned),
+    ...data,
+  };
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`JSON: ${path}`);
 }
 
 /** Progress notes go to stderr, so that stdout holds only the results. */

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
+import { createReplayMemory } from '../lib/replay-memory.js';
 
 /** The `events` member that makes a JWT a logout token (OIDC Back-Channel Logout 1.0 §2.4). */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -20,8 +21,6 @@ const ALGORITHMS = [
 /** Logout tokens are sent the moment the IdP session ends; an old one is a replay. */
 const MAX_AGE_S = 300;
 const CLOCK_SKEW_S = 60;
-/** Bounds the replay memory even under a flood of valid tokens (only signed ones get in). */
-const MAX_REMEMBERED = 100_000;
 
 /** What a verified logout token asks to end: the IdP session `sid`, or every session of `sub`. */
 export interface LogoutRequest {
@@ -79,19 +78,11 @@ function readLogout(payload: JWTPayload): LogoutRequest | string {
  */
 export function createLogoutTokenVerifier(options: LogoutTokenVerifierOptions) {
   let keys: { uri: string; set: ReturnType<typeof createRemoteJWKSet> } | undefined;
-  /** jti → epoch ms after which the token is too old to be accepted anyway. */
-  const seen = new Map<string, number>();
+  const seen = createReplayMemory();
 
   function keySet(jwksUri: string) {
     if (keys?.uri !== jwksUri) keys = { uri: jwksUri, set: createRemoteJWKSet(new URL(jwksUri)) };
     return keys.set;
-  }
-
-  function forgetOld(now: number): void {
-    for (const [jti, until] of seen) {
-      if (until > now && seen.size < MAX_REMEMBERED) break;
-      seen.delete(jti);
-    }
   }
 
   return async function verifyLogoutToken(token: string): Promise<LogoutTokenVerdict> {
@@ -113,10 +104,9 @@ export function createLogoutTokenVerifier(options: LogoutTokenVerifierOptions) {
     }
     const logout = readLogout(payload);
     if (typeof logout === 'string') return { ok: false, reason: logout };
-    forgetOld(now);
-    if (seen.has(logout.jti)) return { ok: false, reason: 'replayed' };
-    // Insertion order is about expiry order (one max age for all): forgetOld stops early.
-    seen.set(logout.jti, ((payload.iat ?? 0) + MAX_AGE_S + CLOCK_SKEW_S) * 1000);
+    const acceptableUntil = ((payload.iat ?? 0) + MAX_AGE_S + CLOCK_SKEW_S) * 1000;
+    const seenBefore = seen.remember(logout.jti, acceptableUntil, now);
+    if (seenBefore !== 'new') return { ok: false, reason: seenBefore };
     return { ok: true, logout };
   };
 }

@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { JwtRejection, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Metrics } from '../metrics/registry.js';
+import { createReplayMemory } from '../lib/replay-memory.js';
 import { contextOf } from '../pipeline/context.js';
 import type { RevocationBus, RevocationSource } from '../revocation/bus.js';
 import type { DeviceComplianceMarks } from '../signals/device-compliance.js';
@@ -13,8 +14,6 @@ import type { GatewayStore } from '../session/store.js';
 
 /** SETs are delivered as they happen; one older than this is a replay or a broken pipeline. */
 export const MAX_SET_AGE_MS = 3_600_000;
-/** SETs remembered against replay; far beyond what configured transmitters send in an hour. */
-const MAX_REMEMBERED_SETS = 100_000;
 
 export interface SharedSignalsDeps {
   /** Verifies SETs from the `shared_signals` transmitters (no `exp`, `iat` within the hour). */
@@ -87,35 +86,17 @@ function keysOf(subject: SignalSubject): string[] {
  * makes the device's evidence from before it fail everywhere until a newer report arrives.
  */
 export function createSharedSignalsHandler(deps: SharedSignalsDeps): RequestHandler {
-  /**
-   * jti → epoch ms until which a replay is refused: as long as the verifier would accept the SET
-   * (its maximum age plus the clock skew it tolerates). Only expired entries are forgotten; a
-   * full memory refuses new SETs rather than forget one that could still be replayed.
-   */
-  const seen = new Map<string, number>();
-
-  function remember(jti: string, iat: number): 'new' | 'replayed' | 'full' {
-    const now = deps.now();
-    for (const [id, until] of seen) if (until <= now) seen.delete(id);
-    if (seen.has(jti)) return 'replayed';
-    if (seen.size >= MAX_REMEMBERED_SETS) return 'full';
-    seen.set(jti, iat * 1000 + MAX_SET_AGE_MS + deps.clockSkewMs);
-    return 'new';
-  }
+  /** Replays are refused as long as the verifier would accept the SET (max age plus skew). */
+  const seen = createReplayMemory();
 
   async function apply(action: SignalAction): Promise<number> {
     if (action.kind === 'other') return 0;
     if (action.kind === 'device_compliance_change') {
       const id = action.subject.deviceId;
       if (id === undefined) return 0;
-      if (action.compliant) deps.devices.markCompliant(id, action.at);
-      else deps.devices.markNotCompliant(id, action.at);
-      void deps.revocations.publish({
-        sids: [],
-        source: 'ssf',
-        at: Date.now(),
-        devices: [{ id, since: action.at, compliant: action.compliant }],
-      });
+      const change = { id, since: action.at, compliant: action.compliant };
+      deps.devices.apply(change);
+      void deps.revocations.publish({ sids: [], source: 'ssf', at: Date.now(), devices: [change] });
       return 1;
     }
     const keys = keysOf(action.subject);
@@ -145,7 +126,11 @@ export function createSharedSignalsHandler(deps: SharedSignalsDeps): RequestHand
     if (!verdict.ok) return refuse(req, res, errorOf(verdict.reason, token, deps), verdict.reason);
     const { jti, iat } = verdict.payload;
     if (typeof jti !== 'string' || jti === '') return refuse(req, res, 'invalid_request', 'no_jti');
-    const seenBefore = remember(`${verdict.issuer.issuer} ${jti}`, iat!);
+    const seenBefore = seen.remember(
+      `${verdict.issuer.issuer} ${jti}`,
+      iat! * 1000 + MAX_SET_AGE_MS + deps.clockSkewMs,
+      deps.now(),
+    );
     if (seenBefore !== 'new') return refuse(req, res, 'invalid_request', seenBefore);
 
     const actions = readSignalActions(verdict.payload, deps.idpIssuers);

@@ -40,8 +40,14 @@ export interface PostureCollectorDeps {
  * no evidence: a route that needs posture then denies with `deny:posture.missing`.
  */
 export function createPostureCollector(deps: PostureCollectorDeps) {
-  /** Evidence from before a device's non-compliance signal: refused like a bad assertion. */
-  function refuseOutdated(requestId: string, deviceId: string): CollectedPosture {
+  /**
+   * Evidence from before its device's non-compliance signal is refused like a bad assertion;
+   * undefined when the evidence stands.
+   */
+  function refusedIfOutdated(facts: PostureFacts, requestId: string): CollectedPosture | undefined {
+    const { deviceId, observedAt } = facts;
+    if (deviceId === undefined || deps.devices?.outdates(deviceId, observedAt) !== true)
+      return undefined;
     deps.metrics.postureChecks.inc({ result: 'invalid' });
     deps.log.info(
       { request_id: requestId, device_id: deviceId },
@@ -67,13 +73,8 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
           { kind: 'posture' },
           Math.max(0, now - result.posture.facts.observedAt) / 1000,
         );
-        const { facts } = result.posture;
-        if (
-          facts.deviceId !== undefined &&
-          deps.devices?.outdates(facts.deviceId, facts.observedAt) === true
-        )
-          return refuseOutdated(requestId, facts.deviceId);
-        return { source: 'assertion', facts, email: result.posture.email };
+        const { facts, email } = result.posture;
+        return refusedIfOutdated(facts, requestId) ?? { source: 'assertion', facts, email };
       }
       deps.metrics.postureChecks.inc({ result: 'invalid' });
       deps.log.info({ request_id: requestId, reason: result.reason }, 'posture assertion refused');
@@ -89,9 +90,7 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
       return UNTRUSTED;
     }
     const facts = postureFromHeaders(headers, now);
-    if (facts.deviceId !== undefined && deps.devices?.outdates(facts.deviceId, facts.observedAt))
-      return refuseOutdated(requestId, facts.deviceId);
-    return { source: 'headers', facts, email: undefined };
+    return refusedIfOutdated(facts, requestId) ?? { source: 'headers', facts, email: undefined };
   };
 }
 

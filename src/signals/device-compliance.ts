@@ -1,3 +1,5 @@
+import type { DeviceSignal } from '../revocation/bus.js';
+
 /** Posture evidence older than this is refused anyway (the 24 h ceiling): a mark can go. */
 const MARK_LIFETIME_MS = 24 * 3_600_000 + 5 * 60_000;
 const MAX_MARKS = 100_000;
@@ -19,18 +21,25 @@ export function createDeviceComplianceMarks(now: () => number = Date.now) {
     }
   }
 
+  function markNotCompliant(deviceId: string, since: number): void {
+    const current = marks.get(deviceId);
+    if (current !== undefined && current >= since) return;
+    marks.delete(deviceId);
+    marks.set(deviceId, since);
+    forgetOld();
+  }
+
+  /** A later `compliant` signal clears an earlier mark; an older one changes nothing. */
+  function markCompliant(deviceId: string, since: number): void {
+    const current = marks.get(deviceId);
+    if (current !== undefined && current <= since) marks.delete(deviceId);
+  }
+
   return {
-    markNotCompliant(deviceId: string, since: number): void {
-      const current = marks.get(deviceId);
-      if (current !== undefined && current >= since) return;
-      marks.delete(deviceId);
-      marks.set(deviceId, since);
-      forgetOld();
-    },
-    /** A later `compliant` signal clears an earlier mark; an older one changes nothing. */
-    markCompliant(deviceId: string, since: number): void {
-      const current = marks.get(deviceId);
-      if (current !== undefined && current <= since) marks.delete(deviceId);
+    /** A compliance change, from a SET here or from another instance over the bus. */
+    apply(change: DeviceSignal): void {
+      if (change.compliant) markCompliant(change.id, change.since);
+      else markNotCompliant(change.id, change.since);
     },
     /** Whether evidence of this device, observed at `observedAt`, predates its non-compliance. */
     outdates(deviceId: string, observedAt: number): boolean {
