@@ -43,6 +43,10 @@ import { createSessionMiddleware } from './session/middleware.js';
 import { createSessionReader } from './session/read-session.js';
 import type { GatewayStore } from './session/store.js';
 import type { RevocationBus, RevocationSource } from './revocation/bus.js';
+import { createJitRecorder } from './jit/events.js';
+import { createGrantExpiry } from './jit/expiry.js';
+import type { Grant } from './jit/grants.js';
+import { grantUsedBy } from './pipeline/grants.js';
 
 /** What the pipeline needs from the outside world; `gateway/start.ts` builds it. */
 export interface GatewayDeps {
@@ -105,9 +109,28 @@ function createParts(deps: GatewayDeps) {
     void deps.revocations.publish({ sids, source, at });
     return closed;
   };
+  /**
+   * Ends what lives on with just-in-time grants that were revoked or ran out: the WebSockets they
+   * let through, here and on every other instance. The store refuses the grants already.
+   */
+  const endGrants = (grants: readonly Grant[], source: RevocationSource): number => {
+    const ids = grants.map((g) => g.id);
+    const closed = webSockets.closeGrants(ids);
+    void deps.revocations.publish({ sids: [], source, at: Date.now(), grants: ids });
+    return closed;
+  };
+  const recordJit = createJitRecorder(loggers.audit, metrics);
+  const grantExpiry = createGrantExpiry({
+    grants: deps.store.grants,
+    recordJit,
+    onExpired: (grants) => void endGrants(grants, 'session_check'),
+    log,
+    now,
+  });
   deps.revocations.onRevocation((revocation) => {
     for (const change of revocation.devices ?? []) devices.apply(change);
-    const closed = webSockets.closeSessions(revocation.sids);
+    const closed =
+      webSockets.closeSessions(revocation.sids) + webSockets.closeGrants(revocation.grants ?? []);
     observeLag(revocation.source, revocation.at);
     if (closed > 0)
       log.info(
@@ -128,6 +151,7 @@ function createParts(deps: GatewayDeps) {
     authenticateBearer: createBearerAuthenticator(serviceJwts, metrics),
     collectPosture,
     onSessionEnded: (sid: string) => void endSessions([sid], 'session_check'),
+    recordJit,
     metrics,
     log,
     now,
@@ -218,6 +242,9 @@ function createParts(deps: GatewayDeps) {
     renderHttp,
     webSockets,
     endSessions,
+    endGrants,
+    recordJit,
+    grantExpiry,
     forwarder,
     endpoints,
     record: createRecorder(loggers.audit, metrics, meters),
@@ -320,6 +347,8 @@ export function createApp(deps: GatewayDeps) {
       settle(result.context, signInAgain(result.context, 'session_ended'));
       return parts.record(req, undefined, result.context, 401);
     }
+    const grant = grantUsedBy(result.context.decision, result.context.grants);
+    if (grant !== undefined) parts.webSockets.holdGrant(grant.id, socket);
     forwardUpgrade(parts.forwarder.deps, req, socket, head, result.context, assertion, (done) =>
       upgradeDone(req, socket, result.context, done),
     );
@@ -338,6 +367,7 @@ export function createApp(deps: GatewayDeps) {
   }
 
   parts.webSockets.start();
+  parts.grantExpiry.start();
   return {
     handleRequest,
     handleUpgrade,
@@ -355,7 +385,16 @@ export function createApp(deps: GatewayDeps) {
     },
     /** Ends what lives on with these sessions (their WebSockets), after a revocation. */
     sessionsEnded: parts.endSessions,
-    close: () => parts.webSockets.stop(),
+    /** Ends what lives on with revoked just-in-time grants (their WebSockets), everywhere. */
+    grantsEnded: parts.endGrants,
+    /** Writes the audit line and metric of a just-in-time step (SPEC §13). */
+    recordJit: parts.recordJit,
+    /** Records grants that ran out and closes their WebSockets (tests call it directly). */
+    expireGrants: parts.grantExpiry.sweep,
+    close: () => {
+      parts.webSockets.stop();
+      parts.grantExpiry.stop();
+    },
   };
 }
 

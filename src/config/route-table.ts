@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { compilePolicy } from '../policy/compile.js';
+import type { JitOffer } from '../jit/offer.js';
 import { compilePostureProfile } from '../posture/profile.js';
 import type { PostureProfile } from '../posture/profile.js';
 import type { CompileContext } from '../policy/compile.js';
@@ -71,6 +72,8 @@ export interface RouteTable {
    * request, since an upstream may trust one whatever route it is reached through.
    */
   readonly identityHeaderNames: ReadonlySet<string>;
+  /** What each just-in-time grant is, by name: its route, limits and approvers (SPEC §13). */
+  readonly offers: ReadonlyMap<string, JitOffer>;
   /** The named posture profiles, compiled (for /.ztna/me's verdicts). */
   readonly postureProfiles: ReadonlyMap<string, PostureProfile>;
   readonly warnings: readonly ConfigIssue[];
@@ -88,11 +91,48 @@ function compileAccess(route: RouteConfig, context: CompileContext): CompiledAcc
     pathSegments: rule.path === undefined ? undefined : segmentsOf(rule.path),
     methods: rule.methods === undefined ? undefined : new Set(rule.methods),
     policy: compilePolicy(rule.policy, context, `rules[${i}].`),
+    jit: rule.jit?.grant,
   }));
   const policy = route.policy && compilePolicy(route.policy, context);
-  const usesPosture =
-    (policy?.usesPosture ?? false) || subRules.some((rule) => rule.policy.usesPosture);
-  return { policy, subRules: orderSubRules(subRules), usesPosture };
+  const uses = (what: 'usesPosture' | 'usesGrants') =>
+    (policy?.[what] ?? false) || subRules.some((rule) => rule.policy[what]);
+  return {
+    policy,
+    subRules: orderSubRules(subRules),
+    usesPosture: uses('usesPosture'),
+    usesGrants: uses('usesGrants'),
+    jit: route.jit?.grant,
+  };
+}
+
+type JitConfig = NonNullable<RouteConfig['jit']>;
+
+function compileOffer(route: string, label: string, jit: JitConfig): JitOffer {
+  return {
+    grant: jit.grant,
+    maxDurationMs: jit.max_duration,
+    approvers: {
+      groups: new Set(jit.approvers.groups ?? []),
+      emails: new Set((jit.approvers.emails ?? []).map((e) => e.toLowerCase())),
+    },
+    requireReason: jit.require_reason,
+    route,
+    label,
+  };
+}
+
+/** Every `jit` of the file by grant name (`check` makes each name declared once). */
+function compileOffers(routes: readonly RouteConfig[]): Map<string, JitOffer> {
+  const offers = new Map<string, JitOffer>();
+  for (const route of routes) {
+    if (route.jit !== undefined)
+      offers.set(route.jit.grant, compileOffer(route.name, 'jit', route.jit));
+    (route.rules ?? []).forEach((rule, i) => {
+      if (rule.jit !== undefined)
+        offers.set(rule.jit.grant, compileOffer(route.name, `rules[${i}].jit`, rule.jit));
+    });
+  }
+  return offers;
 }
 
 function compileRoute(
@@ -173,6 +213,7 @@ export function compileRouteTable(
     index: createRouteIndex(routes),
     hash: hashRoutesText(text),
     identityHeaderNames: new Set(routes.flatMap((r) => Object.values(r.identityHeaders))),
+    offers: compileOffers(file.routes),
     postureProfiles: new Map(
       Object.entries(file.posture_profiles).map(([name, spec]) => [
         name,

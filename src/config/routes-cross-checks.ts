@@ -28,6 +28,8 @@ interface RuleScope {
   readonly serviceTokens: ServiceTokenNames | undefined;
   /** Whether the route takes bearer tokens (its `auth`, or the defaults'). */
   readonly takesBearer: boolean;
+  /** Every grant name a `jit` of the file declares. */
+  readonly grants: readonly string[];
 }
 
 function isDict(value: unknown): value is Dict {
@@ -97,6 +99,68 @@ function checkIssuerReferences(
   );
 }
 
+/** `grant: NAME` must name a grant some `jit` declares, or no one could ever obtain it. */
+function checkGrantReference(
+  rule: Dict,
+  scope: RuleScope,
+  at: (path: PropertyKey[], message: string, hint?: string) => void,
+): void {
+  if (typeof rule.grant !== 'string' || scope.grants.includes(rule.grant)) return;
+  const known =
+    scope.grants.length > 0 ? ` (declared: ${scope.grants.join(', ')})` : ' (none are declared)';
+  const guess = suggestClosest(rule.grant, scope.grants);
+  at(
+    ['grant'],
+    `must name a grant that a jit declares; "${rule.grant}" is not one${known}, so no one could ever hold it`,
+    guess
+      ? `did you mean "${guess}"?`
+      : `declare it: jit: { grant: ${rule.grant}, max_duration: 4h, approvers: { groups: [owners] } }`,
+  );
+}
+
+/** The grant names the `grant` conditions of a policy test. */
+function grantsTestedBy(policy: unknown): string[] {
+  if (!isDict(policy)) return [];
+  return [...listOf(policy.allow), ...listOf(policy.deny)].flatMap((rule) =>
+    isDict(rule) && typeof rule.grant === 'string' ? [rule.grant] : [],
+  );
+}
+
+/**
+ * A `jit` block: its approvers must be able to match someone, and its grant must change the
+ * decision of the policy it sits on (the route's: any of its policies; a sub-rule's: its own).
+ */
+function checkJit(
+  jit: unknown,
+  tested: readonly string[],
+  at: (path: PropertyKey[], message: string, hint?: string) => void,
+): void {
+  if (!isDict(jit)) return;
+  if (typeof jit.grant === 'string' && !tested.includes(jit.grant))
+    at(
+      ['grant'],
+      `must be tested by a rule of the policy it offers access to: no rule there has grant: ${jit.grant}, so an approval would change nothing`,
+      `allow: [{ grant: ${jit.grant} }]`,
+    );
+  const approvers = isDict(jit.approvers) ? jit.approvers : {};
+  listOf(approvers.groups).forEach((group, k) => {
+    // Sign-in refuses group names with a comma (they would make X-Forwarded-Groups ambiguous).
+    if (typeof group === 'string' && group.includes(','))
+      at(
+        ['approvers', 'groups', k],
+        `can never match: a group name with "," is refused at sign-in, so no one is ever in "${group}"`,
+      );
+  });
+  listOf(approvers.emails).forEach((email, k) => {
+    if (typeof email === 'string' && !/^[^@\s]+@[^@\s]+$/.test(email))
+      at(
+        ['approvers', 'emails', k],
+        `can never match: "${email}" is not an email address`,
+        'emails: [alice@corp.example]',
+      );
+  });
+}
+
 function checkRoute(
   route: Dict,
   i: number,
@@ -104,6 +168,7 @@ function checkRoute(
     profiles: readonly string[];
     serviceTokens: ServiceTokenNames | undefined;
     defaultAuth: unknown;
+    grants: readonly string[];
   },
   issues: CrossCheckIssue[],
 ): void {
@@ -138,11 +203,32 @@ function checkRoute(
       at(['rules', j, 'path'], `must be under the route's path ${path}, or it never matches`);
     }
   });
+  const auth = listOf(route.auth ?? context.defaultAuth);
   const scope: RuleScope = {
     profiles: context.profiles,
     serviceTokens: context.serviceTokens,
-    takesBearer: listOf(route.auth ?? context.defaultAuth).includes('bearer'),
+    takesBearer: auth.includes('bearer'),
+    grants: context.grants,
   };
+  const jits: Array<[PropertyKey[], unknown, string[]]> = [
+    [['jit'], route.jit, policies.flatMap(([, policy]) => grantsTestedBy(policy))],
+    ...listOf(route.rules).map((rule, j): [PropertyKey[], unknown, string[]] => [
+      ['rules', j, 'jit'],
+      isDict(rule) ? rule.jit : undefined,
+      isDict(rule) ? grantsTestedBy(rule.policy) : [],
+    ]),
+  ];
+  for (const [jitPath, jit, tested] of jits) {
+    if (jit === undefined) continue;
+    if (route.public === true)
+      at(jitPath, 'must not be set on a public route (no one is ever denied there)');
+    else if (!auth.includes('session'))
+      at(
+        jitPath,
+        'must not be set on a route without session sign-in: only people ask for access, and workloads never hold grants',
+      );
+    checkJit(jit, tested, (path, message, hint) => at([...jitPath, ...path], message, hint));
+  }
   for (const [policyPath, policy] of policies) {
     if (!isDict(policy)) continue;
     for (const list of ['allow', 'deny'] as const) {
@@ -152,9 +238,37 @@ function checkRoute(
           at([...policyPath, list, k, ...path], message, hint);
         checkPostureReference(rule, scope, atRule);
         checkIssuerReferences(rule, scope, atRule);
+        checkGrantReference(rule, scope, atRule);
       });
     }
   }
+}
+
+/** The grant names `jit` blocks declare; a name declared twice is an issue (which one wins?). */
+function declaredGrants(data: Dict, issues: CrossCheckIssue[]): string[] {
+  const declared = new Map<string, string>();
+  listOf(data.routes).forEach((route, i) => {
+    if (!isDict(route)) return;
+    const places: Array<[PropertyKey[], unknown]> = [
+      [['routes', i, 'jit'], route.jit],
+      ...listOf(route.rules).map((rule, j): [PropertyKey[], unknown] => [
+        ['routes', i, 'rules', j, 'jit'],
+        isDict(rule) ? rule.jit : undefined,
+      ]),
+    ];
+    for (const [path, jit] of places) {
+      if (!isDict(jit) || typeof jit.grant !== 'string') continue;
+      const where = `route #${i + 1} (${String(route.name)})`;
+      const earlier = declared.get(jit.grant);
+      if (earlier !== undefined)
+        issues.push({
+          path: [...path, 'grant'],
+          message: `must be declared once: ${earlier} already declares grant "${jit.grant}" (one grant, one set of approvers and limits); use grant: ${jit.grant} in this route's rules instead`,
+        });
+      else declared.set(jit.grant, where);
+    }
+  });
+  return [...declared.keys()];
 }
 
 /**
@@ -169,6 +283,7 @@ export function crossCheckRoutes(
   if (!isDict(data)) return issues;
   const profiles = isDict(data.posture_profiles) ? Object.keys(data.posture_profiles) : [];
   const defaultAuth = isDict(data.defaults) ? (data.defaults.auth ?? ['session']) : ['session'];
+  const grants = declaredGrants(data, issues);
   const names = new Map<string, number>();
   const places = new Map<string, number>();
   listOf(data.routes).forEach((route, i) => {
@@ -197,7 +312,7 @@ export function crossCheckRoutes(
         places.set(place, i);
       }
     }
-    checkRoute(route, i, { profiles, serviceTokens, defaultAuth }, issues);
+    checkRoute(route, i, { profiles, serviceTokens, defaultAuth, grants }, issues);
   });
   return issues;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseVersion } from '../posture/os-version.js';
 import { DAY_NAMES, parseClock } from '../policy/conditions/time.js';
 import { OS_NAMES } from '../posture/facts.js';
+import { MAX_GRANT_DURATION_MS } from '../jit/offer.js';
 import { canonicalizeHost, canonicalizeTarget } from '../routing/canonicalize.js';
 import { cidr, duration, strictObject, stringList } from './schema-helpers.js';
 
@@ -107,6 +108,28 @@ const timeSchema = strictObject({
   }, 'must be an IANA time zone like Europe/Berlin or UTC'),
 }).meta({ id: 'time' });
 
+/** A just-in-time grant's name: it appears in URLs, audit lines and the CLI. */
+const grantName = z
+  .string({ error: 'must be a grant name like wiki-admin' })
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "-" or "_"');
+
+/** `jit:` on a route or sub-rule: denied people may ask for time-boxed access (SPEC §13). */
+const jitSchema = strictObject({
+  grant: grantName.describe('The grant an approval gives: what `grant: NAME` conditions test.'),
+  max_duration: duration({ min: 60_000, max: MAX_GRANT_DURATION_MS }).describe(
+    'The longest access an approver can give (at most 24h: longer is standing access).',
+  ),
+  approvers: strictObject({
+    groups: stringList('group names').min(1, 'must not be empty').optional(),
+    emails: stringList('email addresses').min(1, 'must not be empty').optional(),
+  })
+    .refine((a) => a.groups !== undefined || a.emails !== undefined, {
+      message: 'must name groups or emails (with neither, no one could ever approve)',
+    })
+    .describe('Who may approve; an approver also needs MFA and never approves their own request.'),
+  require_reason: z.boolean({ error: 'must be true or false' }).default(false),
+}).meta({ id: 'jit', description: 'Just-in-time access: ask, approve, expire.' });
+
 /** A rule: every listed condition must hold. Empty rules are refused: they would match everyone. */
 const ruleSchema = strictObject({
   authenticated: trueOnly('any signed-in user')
@@ -143,6 +166,9 @@ const ruleSchema = strictObject({
     )
     .refine((c) => Object.keys(c).length > 0, 'must name at least one claim')
     .optional(),
+  grant: grantName
+    .optional()
+    .describe('The person holds an active just-in-time grant of this name (SPEC §13).'),
   mfa: trueOnly('a second factor is required')
     .optional()
     .describe(
@@ -189,6 +215,7 @@ const subRuleSchema = strictObject({
   path: routePath.optional(),
   methods: methodList.optional(),
   policy: policySchema,
+  jit: jitSchema.optional(),
 })
   .refine((r) => r.path !== undefined || r.methods !== undefined, {
     message: 'must say which requests it covers: path, methods, or both',
@@ -264,6 +291,9 @@ const routeSchema = strictObject({
   policy: policySchema
     .optional()
     .describe('Who may use the route: any allow rule may allow; any matching deny rule wins.'),
+  jit: jitSchema
+    .optional()
+    .describe('People the policy denies may ask for time-boxed access under a grant (SPEC §13).'),
   rules: z
     .array(subRuleSchema, { error: 'must be a list of sub-rules' })
     .optional()
@@ -325,6 +355,10 @@ export const ROUTES_HINTS: Readonly<Record<string, string>> = {
   min_os_version: 'min_os_version: { macos: "14.4", windows: "10.0.19045" }',
   max_age: 'max_age: 15m',
   authenticated: 'authenticated: true',
+  grant: 'grant: wiki-admin',
+  jit: 'jit: { grant: wiki-admin, max_duration: 4h, approvers: { groups: [wiki-owners] } }',
+  approvers: 'approvers: { groups: [wiki-owners] }',
+  max_duration: 'max_duration: 4h',
   mode: 'mode: audit',
   policy: 'policy: { allow: [{ groups: [engineering] }] }',
   rules: 'rules: [{ path: /admin, methods: [POST], policy: { allow: [{ groups: [admins] }] } }]',

@@ -59,6 +59,8 @@ export interface RunningGateway {
   readonly proxyAddress: AddressInfo;
   readonly adminAddress: AddressInfo;
   readonly metrics: Metrics;
+  /** Runs the just-in-time grant expiry sweep now (it also runs every 5 s); resolves with how many expired. */
+  expireGrants(): Promise<number>;
   /** Re-reads routes.yaml now (SIGHUP); resolves with what happened. */
   reload(trigger: ReloadTrigger): Promise<ReloadResult>;
   close(): Promise<void>;
@@ -121,6 +123,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   if (options.routesFile !== undefined) reloader.start();
   metrics.countSessionsWith(() => store.count().catch(() => 0));
+  metrics.countGrantsWith(() =>
+    store.grants.countActive((options.now ?? Date.now)()).catch(() => 0),
+  );
 
   const assertionKeys = await loadAssertionKeys(settings.assertion.keyFile, loggers.log);
   const gateway = createApp({
@@ -208,6 +213,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     proxyAddress,
     adminAddress,
     metrics,
+    expireGrants: () => gateway.expireGrants(),
     reload: (trigger) =>
       options.routesFile === undefined ? Promise.resolve('unchanged') : reloader.reload(trigger),
     close() {

@@ -14,6 +14,8 @@ export type AuthEvent =
   | 'revoked';
 export type PostureResult = 'pass' | 'fail' | 'missing' | 'invalid' | 'untrusted_source';
 export type CredentialKind = 'session' | 'bearer' | 'posture';
+/** Steps of just-in-time access (SPEC §13): the `event` label of `ztna_jit_events_total`. */
+export type JitEvent = 'requested' | 'approved' | 'rejected' | 'used' | 'expired' | 'revoked';
 
 // A proxy's latency lives between a fraction of a millisecond and tens of seconds.
 const LATENCY_BUCKETS = [
@@ -31,11 +33,16 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let countSessions: () => number | Promise<number> = () => 0;
+  let countGrants: () => number | Promise<number> = () => 0;
   return {
     registry,
     /** Tells the `ztna_sessions_active` gauge how to count sessions (read at scrape time). */
     countSessionsWith(counter: () => number | Promise<number>): void {
       countSessions = counter;
+    },
+    /** Tells the `ztna_jit_grants_active` gauge how to count running grants. */
+    countGrantsWith(counter: () => number | Promise<number>): void {
+      countGrants = counter;
     },
     requests: new Counter({
       name: 'ztna_requests_total',
@@ -114,6 +121,20 @@ export function createMetrics() {
       help: 'Time from a revocation on any instance to its enforcement on this one, by source.',
       labelNames: ['source'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+      registers: [registry],
+    }),
+    jitGrantsActive: new Gauge({
+      name: 'ztna_jit_grants_active',
+      help: 'Just-in-time grants running now (approved or issued, not expired or revoked).',
+      registers: [registry],
+      async collect() {
+        this.set(await countGrants());
+      },
+    }),
+    jitEvents: new Counter({
+      name: 'ztna_jit_events_total',
+      help: 'Just-in-time access steps, by event (requested, approved, rejected, used, expired, revoked).',
+      labelNames: ['event'] as const,
       registers: [registry],
     }),
     configReloads: new Counter({

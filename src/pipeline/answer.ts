@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { RequestDecision } from '../metrics/registry.js';
 import type { Decision } from '../policy/reasons.js';
+import type { AccessOffer } from '../jit/offer.js';
 
 /**
  * How a step ends a request instead of letting it go on (DESIGN §1): a value, never an
@@ -24,8 +25,13 @@ export type Answer =
       readonly reason: string | undefined;
       readonly note: string;
     }
-  /** The policy said no (403). */
-  | { readonly answer: 'deny'; readonly decision: Decision; readonly routeName: string }
+  /** The policy said no (403); `access` when the person may ask for just-in-time access. */
+  | {
+      readonly answer: 'deny';
+      readonly decision: Decision;
+      readonly routeName: string;
+      readonly access?: AccessOffer | undefined;
+    }
   /** The policy wants a fresher or stronger sign-in (SPEC §5). */
   | { readonly answer: 'step_up'; readonly decision: Decision; readonly loginUrl: string }
   /** Refused before any credential is looked at (not a WebSocket, cross-site, CONNECT). */

@@ -6,6 +6,7 @@ import type { Decision } from '../policy/reasons.js';
 import type { Identity } from '../policy/types.js';
 import type { CollectedPosture } from '../posture/collect.js';
 import type { BindingVerdict } from '../posture/device-binding.js';
+import type { Grant } from '../jit/grants.js';
 import type { CanonicalHost, CanonicalTarget } from '../routing/canonicalize.js';
 import type { LoadedSession as LiveSession } from '../session/read-session.js';
 
@@ -58,8 +59,13 @@ export interface Inspected extends Authenticated {
   readonly deviceVerdict: BindingVerdict | undefined;
 }
 
+/** Step 4b done: the person's just-in-time grants, read on routes that test grants only. */
+export interface Granted extends Inspected {
+  readonly grants: readonly Grant[] | undefined;
+}
+
 /** Step 5 done: the policy's decision, to be forwarded (allowed, or denied in audit mode). */
-export interface Decided extends Inspected {
+export interface Decided extends Granted {
   readonly decision: Decision;
 }
 
@@ -78,6 +84,7 @@ export interface RequestContext extends Arrival {
   consumedAuthorization?: boolean | undefined;
   posture?: CollectedPosture | undefined;
   deviceVerdict?: BindingVerdict | undefined;
+  grants?: readonly Grant[] | undefined;
   decision?: Decision | undefined;
   /** Every condition evaluated; collected for `explain` only. */
   trace?: TraceEntry[] | undefined;

@@ -5,7 +5,9 @@ import { decideAccess } from '../policy/route-access.js';
 import type { PolicyInput } from '../policy/types.js';
 import type { Answer } from './answer.js';
 import { loginUrlFor } from './authenticate.js';
-import type { Inspected } from './context.js';
+import type { Granted } from './context.js';
+import { activeGrantsOf } from '../jit/grants.js';
+import { grantUsedBy } from './grants.js';
 import type { PipelineSources } from './sources.js';
 
 /** A signed posture assertion for someone else: never a decision the policy can overrule. */
@@ -27,7 +29,7 @@ export function recentlySteppedUp(
 }
 
 /** The policy decision (SPEC §5): pure and synchronous; `trace` collects conditions for explain. */
-export function decisionFor(context: Inspected, now: number): Decision {
+export function decisionFor(context: Granted, now: number): Decision {
   const route = context.route;
   if (route.public) return ALLOW_PUBLIC;
   if (context.deviceVerdict === 'user_mismatch') return USER_MISMATCH;
@@ -40,6 +42,7 @@ export function decisionFor(context: Inspected, now: number): Decision {
       ip: context.clientIp,
     },
     posture: context.posture?.facts,
+    grants: context.grants && activeGrantsOf(context.grants, now),
   };
   return decideAccess(route.access, input, now, context.trace);
 }
@@ -51,12 +54,17 @@ export function decisionFor(context: Inspected, now: number): Decision {
  * made for it still does not satisfy the rule, the deny page says what is missing instead.
  */
 export function decide(
-  context: Inspected,
+  context: Granted,
   sources: PipelineSources,
 ): { readonly decision: Decision } | Answer {
   const now = sources.now();
   const decision = decisionFor(context, now);
-  if (decision.effect === 'allow' || context.route.mode === 'audit') return { decision };
+  if (decision.effect === 'allow') {
+    const used = grantUsedBy(decision, context.grants);
+    if (used !== undefined) sources.grantUsed(used, context.requestId);
+    return { decision };
+  }
+  if (context.route.mode === 'audit') return { decision };
   if (decision.effect === 'step_up' && !recentlySteppedUp(context.session?.data, now)) {
     sources.observe.authEvent('step_up');
     return { answer: 'step_up', decision, loginUrl: loginUrlFor(context, decision) };

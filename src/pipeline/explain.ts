@@ -27,6 +27,8 @@ export interface DescribedRequest {
 export interface DescribedSession {
   /** The device the session was bound to (at sign-in or on its first evidence). */
   readonly deviceId?: string | undefined;
+  /** Just-in-time grants the person holds (SPEC §13), running at the described time. */
+  readonly grants?: readonly string[] | undefined;
 }
 
 /** What the gateway would do with it, step by step. */
@@ -93,6 +95,18 @@ function describedSources(
     endSession: async () => undefined,
     refreshSession: async () => 'fresh',
     collectPosture: async () => posture ?? { source: 'none', facts: undefined, email: undefined },
+    grantsOf: async (person) =>
+      (session.grants ?? []).map((grant) => ({
+        id: `described:${grant}`,
+        grant,
+        user: { sub: person.sub },
+        grantedAt: at,
+        expiresAt: at + 3_600_000,
+        grantedBy: 'described',
+        reason: '',
+      })),
+    pendingRequestOf: async () => undefined,
+    grantUsed: nothing,
     observe: { credentialAge: nothing, authEvent: nothing, warn: nothing, failure: nothing },
   };
 }

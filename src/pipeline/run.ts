@@ -13,6 +13,7 @@ import type {
 } from './context.js';
 import { advance } from './context.js';
 import { decide } from './decide.js';
+import { offerAccess, readGrants } from './grants.js';
 import { inspectDevice } from './device.js';
 import { canonicalize, route } from './resolve.js';
 import type { PipelineSources } from './sources.js';
@@ -72,10 +73,11 @@ async function authorize(
   const device = await inspectDevice(authenticated, head, sources);
   if (isAnswer(device)) return settle(context, device);
   const inspected = advance(authenticated, device);
+  const granted = advance(inspected, await readGrants(inspected, sources));
 
-  const decided = decide(inspected, sources);
-  if (isAnswer(decided)) return settle(context, decided);
-  return settleForward(advance(inspected, decided));
+  const decided = decide(granted, sources);
+  if (isAnswer(decided)) return settle(context, await offerAccess(granted, decided, sources));
+  return settleForward(advance(granted, decided));
 }
 
 /**

@@ -8,6 +8,9 @@ import type { PostureCollector } from '../posture/collect.js';
 import type { SessionReader } from '../session/read-session.js';
 import type { GatewayStore } from '../session/store.js';
 import type { Observer, PipelineSources } from './sources.js';
+import { granteeOf } from '../jit/grants.js';
+import { isFor } from '../jit/grant-store.js';
+import type { JitRecorder } from '../jit/events.js';
 
 export interface ServeSourcesDeps {
   readonly store: GatewayStore;
@@ -17,6 +20,7 @@ export interface ServeSourcesDeps {
   readonly collectPosture: PostureCollector;
   /** Closes what lives on with a session (its WebSockets) once it is gone. */
   readonly onSessionEnded: (sid: string) => void;
+  readonly recordJit: JitRecorder;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now: () => number;
@@ -61,6 +65,24 @@ export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
     refreshSession: deps.refreshIfDue,
     collectPosture: (head, peerIp, requestId, now) =>
       deps.collectPosture(head.headers, peerIp, requestId, now),
+    grantsOf: async (identity, now) => {
+      const grantee = granteeOf(identity);
+      return grantee === undefined ? [] : store.grants.grantsOf(grantee, now);
+    },
+    pendingRequestOf: async (identity, grant) => {
+      const grantee = granteeOf(identity);
+      if (grantee === undefined) return undefined;
+      return (await store.grants.pending()).find((r) => r.grant === grant && isFor(r, grantee));
+    },
+    grantUsed: (grant, requestId) => {
+      // Once per grant, whichever instance sees the first use; never delays the request.
+      store.grants.markUsed(grant.id).then(
+        (first) => {
+          if (first) deps.recordJit({ event: 'used', subject: grant, by: 'gateway', requestId });
+        },
+        (error: unknown) => log.warn({ error: describe(error) }, 'could not mark a grant used'),
+      );
+    },
     observe,
   };
 }

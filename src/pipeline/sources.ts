@@ -3,6 +3,8 @@ import type { RefreshOutcome } from '../auth/refresh.js';
 import type { CompiledRoute } from '../config/route-table.js';
 import type { AuthEvent, CredentialKind } from '../metrics/registry.js';
 import type { CollectedPosture } from '../posture/collect.js';
+import type { AccessRequest, Grant } from '../jit/grants.js';
+import type { Identity } from '../policy/types.js';
 import type { LoadedSession } from '../session/read-session.js';
 import type { RequestHead } from './context.js';
 
@@ -39,6 +41,12 @@ export interface PipelineSources {
     requestId: string,
     now: number,
   ): Promise<CollectedPosture>;
+  /** A person's running just-in-time grants (SPEC §13); none for workloads. */
+  grantsOf(identity: Identity, now: number): Promise<readonly Grant[]>;
+  /** The person's pending request for this grant, if they asked already. */
+  pendingRequestOf(identity: Identity, grant: string): Promise<AccessRequest | undefined>;
+  /** A grant let a request through: its first use is an audit line (`used`). */
+  grantUsed(grant: Grant, requestId: string): void;
   /** Counts what happened on the way (SPEC §10); explain counts nothing. */
   observe: Observer;
 }

@@ -5,6 +5,7 @@ import { compileClaims } from './conditions/claims.js';
 import type { ClaimValue } from './conditions/claims.js';
 import { compileEmailDomains } from './conditions/email-domains.js';
 import { compileEmails } from './conditions/emails.js';
+import { compileGrant } from './conditions/grant.js';
 import { compileGroups } from './conditions/groups.js';
 import { compileIp } from './conditions/ip.js';
 import { compileIssuers } from './conditions/issuers.js';
@@ -34,6 +35,8 @@ export interface RuleSpec {
   /** service_tokens names: the workload's token came from one of them. */
   readonly issuers?: readonly string[] | undefined;
   readonly claims?: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>> | undefined;
+  /** A just-in-time grant's name (SPEC §13). */
+  readonly grant?: string | undefined;
   readonly mfa?: true | undefined;
   /** Milliseconds. */
   readonly auth_max_age?: number | undefined;
@@ -75,6 +78,7 @@ const COMPILERS: Compilers = {
   subjects: (v) => compileSubjects(v),
   issuers: (v) => compileIssuers(v),
   claims: (v) => compileClaims(v),
+  grant: (v) => compileGrant(v),
   mfa: (_v, context) => compileMfa(context.mfaAcrValues),
   auth_max_age: (v) => compileAuthMaxAge(v),
   posture: (v, context) => {
@@ -125,7 +129,12 @@ function compileRule(
   const label = `${prefix}${list}[${index}]`;
   const decision: Decision =
     list === 'allow'
-      ? { effect: 'allow', reason: `allow:rule[${index}]`, rule: label }
+      ? {
+          effect: 'allow',
+          reason: `allow:rule[${index}]`,
+          rule: label,
+          ...(spec.grant !== undefined && { grant: spec.grant }),
+        }
       : { effect: 'deny', reason: `deny:${conditions[0]!.kind}`, rule: label };
   return {
     label,
@@ -149,8 +158,7 @@ export function compilePolicy(
 ): CompiledPolicy {
   const allow = (spec.allow ?? []).map((rule, i) => compileRule(rule, i, 'allow', prefix, context));
   const deny = (spec.deny ?? []).map((rule, i) => compileRule(rule, i, 'deny', prefix, context));
-  const usesPosture = [...allow, ...deny].some((rule) =>
-    rule.conditions.some((c) => c.kind === 'posture'),
-  );
-  return { allow, deny, usesPosture };
+  const uses = (kind: ConditionKind) =>
+    [...allow, ...deny].some((rule) => rule.conditions.some((c) => c.kind === kind));
+  return { allow, deny, usesPosture: uses('posture'), usesGrants: uses('grant') };
 }

@@ -7,6 +7,7 @@ export type ConditionKind =
   | 'groups'
   | 'subjects'
   | 'issuers'
+  | 'grant'
   | 'claims'
   | 'mfa'
   | 'auth_max_age'
@@ -55,6 +56,10 @@ export interface Decision {
   readonly stepUp?: StepUpRequirement;
   /** For people, not machines: what to fix (`macOS 14.4 or newer is required`). */
   readonly detail?: string;
+  /** An allow decision made by a rule with a `grant` condition: the grant it used. */
+  readonly grant?: string;
+  /** A denial where the governing policy offers just-in-time access: the grant to ask for. */
+  readonly jit?: string;
 }
 
 export const ALLOW_PUBLIC: Decision = { effect: 'allow', reason: 'allow:public' };

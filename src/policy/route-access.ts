@@ -11,6 +11,8 @@ export interface CompiledSubRule {
   readonly pathSegments: readonly string[] | undefined;
   readonly methods: ReadonlySet<string> | undefined;
   readonly policy: CompiledPolicy;
+  /** The grant its `jit` offers to people it denies (SPEC §13). */
+  readonly jit?: string | undefined;
 }
 
 /** Everything that decides access to one route, compiled. */
@@ -21,6 +23,10 @@ export interface CompiledAccess {
   readonly subRules: readonly CompiledSubRule[];
   /** Whether the route's policy or any sub-rule looks at device posture. */
   readonly usesPosture: boolean;
+  /** Whether any of them has a `grant` condition: only then are a person's grants read. */
+  readonly usesGrants: boolean;
+  /** The grant the route's own `jit` offers; a sub-rule's own offer comes first. */
+  readonly jit?: string | undefined;
 }
 
 /** Orders sub-rules for selection: longer paths are more specific; ties keep config order. */
@@ -42,7 +48,7 @@ export function orderSubRules(subRules: readonly CompiledSubRule[]): CompiledSub
 export function selectPolicy(
   access: CompiledAccess,
   input: PolicyInput,
-): { policy: CompiledPolicy | undefined; label: string } {
+): { policy: CompiledPolicy | undefined; label: string; jit: string | undefined } {
   for (const sub of access.subRules) {
     if (sub.methods !== undefined && !sub.methods.has(input.request.method)) continue;
     if (
@@ -50,17 +56,23 @@ export function selectPolicy(
       !hasSegmentPrefix(input.request.segments, sub.pathSegments)
     )
       continue;
-    return { policy: sub.policy, label: sub.label };
+    return { policy: sub.policy, label: sub.label, jit: sub.jit ?? access.jit };
   }
-  return { policy: access.policy, label: 'policy' };
+  return { policy: access.policy, label: 'policy', jit: access.jit };
 }
 
-/** Decides a request to a route: sub-rule selection, then the one evaluation function. */
+/**
+ * Decides a request to a route: sub-rule selection, then the one evaluation function. A denial
+ * under a policy that offers just-in-time access names the grant to ask for.
+ */
 export function decideAccess(
   access: CompiledAccess,
   input: PolicyInput,
   now: number,
   trace?: TraceEntry[],
 ): Decision {
-  return evaluatePolicy(selectPolicy(access, input).policy, input, now, trace);
+  const selected = selectPolicy(access, input);
+  const decision = evaluatePolicy(selected.policy, input, now, trace);
+  if (decision.effect !== 'deny' || selected.jit === undefined) return decision;
+  return { ...decision, jit: selected.jit };
 }

@@ -38,12 +38,17 @@ export interface RequestFacts {
   readonly ip: string;
 }
 
+/** Grant name → expiry (epoch ms) of the just-in-time grants a person holds (SPEC §13). */
+export type ActiveGrants = ReadonlyMap<string, number>;
+
 /** Everything a policy decides on. Built once per request; evaluation never does I/O. */
 export interface PolicyInput {
   readonly identity: Identity | undefined;
   readonly request: RequestFacts;
   /** Undefined when no trustworthy posture evidence came with the request. */
   readonly posture?: PostureFacts | undefined;
+  /** The person's grants; read only on routes whose policy has `grant` conditions. */
+  readonly grants?: ActiveGrants | undefined;
 }
 
 /**
@@ -80,4 +85,6 @@ export interface CompiledPolicy {
   readonly deny: readonly CompiledRule[];
   /** Whether any rule looks at device posture (posture results are only counted there). */
   readonly usesPosture: boolean;
+  /** Whether any rule has a `grant` condition (the person's grants are read only then). */
+  readonly usesGrants: boolean;
 }

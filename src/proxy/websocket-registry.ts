@@ -13,6 +13,8 @@ const ENDED_MEMORY_MS = 60_000;
 
 export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepMs = 15_000) {
   const bySession = new Map<string, Set<Socket>>();
+  /** Sockets a just-in-time grant let through, by grant id: they close when it ends. */
+  const byGrant = new Map<string, Set<Socket>>();
   /**
    * Sessions ended lately (sid → until, epoch ms). An upgrade authorized just before its
    * session ended registers after the end was enforced; it must not slip through the gap
@@ -73,6 +75,30 @@ export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepM
         if (sockets.size === 0 && bySession.get(sid) === sockets) bySession.delete(sid);
       });
       return true;
+    },
+    /**
+     * Tracks a socket that a just-in-time grant let through (SPEC §13): revoking or expiring the
+     * grant closes it, whatever happens to the session.
+     */
+    holdGrant(grantId: string, socket: Socket): void {
+      let sockets = byGrant.get(grantId);
+      if (sockets === undefined) byGrant.set(grantId, (sockets = new Set()));
+      sockets.add(socket);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        if (sockets.size === 0 && byGrant.get(grantId) === sockets) byGrant.delete(grantId);
+      });
+    },
+    /** Closes the WebSockets these grants let through; returns how many were closed. */
+    closeGrants(grantIds: readonly string[]): number {
+      let closed = 0;
+      for (const id of grantIds) {
+        const sockets = byGrant.get(id);
+        byGrant.delete(id);
+        for (const socket of sockets ?? []) socket.destroy();
+        closed += sockets?.size ?? 0;
+      }
+      return closed;
     },
     /** Closes every WebSocket of these sessions now; returns how many were closed. */
     closeSessions(sids: readonly string[]): number {

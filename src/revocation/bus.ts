@@ -21,6 +21,8 @@ export interface Revocation {
   readonly at: number;
   /** Devices a shared signal changed (CAEP device-compliance-change), for every instance. */
   readonly devices?: readonly DeviceSignal[];
+  /** Just-in-time grants revoked or expired (ids): the WebSockets they let through close. */
+  readonly grants?: readonly string[];
 }
 
 export interface DeviceSignal {
@@ -71,12 +73,21 @@ export const SINGLE_INSTANCE_BUS: RevocationBus = {
 /** A revocation as another instance sent it; anything malformed is dropped, never half-applied. */
 export function readRevocation(value: unknown): Revocation | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { sids, source, at, devices } = value as Record<string, unknown>;
+  const { sids, source, at, devices, grants } = value as Record<string, unknown>;
   if (!Array.isArray(sids) || !sids.every((sid) => typeof sid === 'string' && sid !== ''))
     return undefined;
   if (!REVOCATION_SOURCES.includes(source as RevocationSource)) return undefined;
   if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
   const changed = readDevices(devices);
   if (changed === undefined) return undefined;
-  return { sids: sids as string[], source: source as RevocationSource, at, devices: changed };
+  const ended = grants ?? [];
+  if (!Array.isArray(ended) || !ended.every((id) => typeof id === 'string' && id !== ''))
+    return undefined;
+  return {
+    sids: sids as string[],
+    source: source as RevocationSource,
+    at,
+    devices: changed,
+    grants: ended as string[],
+  };
 }

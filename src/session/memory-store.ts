@@ -1,5 +1,6 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
+import { MemoryGrantStore } from '../jit/memory-grants.js';
 import { lookupKeysFor, summarize, userKeysOf } from './store.js';
 import type { GatewayStore, SessionSummary } from './store.js';
 
@@ -22,12 +23,14 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   private readonly entries = new Map<string, Entry>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly timer: NodeJS.Timeout;
+  readonly grants: MemoryGrantStore;
 
   constructor(
     private readonly idleMs: number,
     private readonly now: () => number = Date.now,
   ) {
     super();
+    this.grants = new MemoryGrantStore(now);
     this.timer = setInterval(() => this.prune(), Math.min(60_000, idleMs)).unref();
   }
 

@@ -3,6 +3,7 @@ import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import { RedisGrantStore } from '../jit/redis-grants.js';
 import { lookupKeysFor, summarize, userKeysOf } from './store.js';
 import type { GatewayStore, SessionSummary } from './store.js';
 
@@ -49,6 +50,23 @@ function unavailable(cause: unknown): GatewayError {
 }
 
 /**
+ * A store whose every method turns a Redis failure into the store-unavailable error: a 503, as
+ * for sessions, never a 500 (DESIGN §3).
+ */
+function failingAsUnavailable<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value: unknown = Reflect.get(object, key);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        (value as (...a: unknown[]) => Promise<unknown>).apply(object, args).catch((error) => {
+          throw unavailable(error);
+        });
+    },
+  });
+}
+
+/**
  * Sessions in Redis (`session.store: redis`, SPEC §12): any number of gateway instances share
  * sessions and revocations. connect-redis stores the sessions (TTL = idle timeout, extended on
  * every request); this class adds an index by user (sub and email, each a Redis set that
@@ -58,11 +76,13 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
   private readonly redis: Client;
   private readonly maxAgeSeconds: number;
   private readonly idleSeconds: number;
+  readonly grants: RedisGrantStore;
 
   constructor(client: Client, idleMs: number, maxAgeMs: number) {
     const idleSeconds = Math.max(1, Math.ceil(idleMs / 1000));
     super({ client, prefix: SESSION_PREFIX, ttl: () => idleSeconds });
     this.redis = client;
+    this.grants = failingAsUnavailable(new RedisGrantStore(client));
     this.idleSeconds = idleSeconds;
     this.maxAgeSeconds = Math.max(1, Math.ceil(maxAgeMs / 1000));
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SessionData, Store } from 'express-session';
+import type { GrantStore } from '../jit/grant-store.js';
 
 /** A session as the admin API shows it: never its id (a credential), only a reference. */
 export interface SessionSummary {
@@ -35,6 +36,8 @@ export interface GatewayStore extends Store {
     where?: (data: Partial<SessionData>) => boolean,
   ): Promise<string[]>;
   count(): Promise<number>;
+  /** Just-in-time access requests and grants (SPEC §13), kept beside the sessions. */
+  readonly grants: GrantStore;
   /** Whether the store answers now (for /readyz). */
   ping(): Promise<boolean>;
   shutdown(): Promise<void>;
