@@ -30,9 +30,12 @@ routes:
   - name: demo-admin
     host: ${HOSTS.admin}
     upstream: ${upstream}
+    # No standing access for sales: bob asks from the deny page, an engineer approves.
+    jit: { grant: demo-admin, max_duration: 4h, approvers: { groups: [engineering] }, require_reason: true }
     policy:
       allow:
         - groups: [engineering]
+        - grant: demo-admin
     rules:
       - path: /settings
         policy:
@@ -73,6 +76,8 @@ export async function runDemo(options: {
   /** Where the demo prints what to open (the CLI's stdout). */
   print: (line: string) => void;
   loggers?: Loggers;
+  /** The gateway's clock (epoch ms); tests move it to expire grants. */
+  now?: () => number;
 }): Promise<RunningGateway> {
   const idp = await startIdp(DEMO_USERS);
   const app = await startDemoApp();
@@ -102,6 +107,7 @@ export async function runDemo(options: {
       settings: resolved.settings,
       table,
       loggers: options.loggers ?? createLoggers('info'),
+      ...(options.now !== undefined && { now: options.now }),
     });
   } catch (error) {
     await Promise.all([idp.close(), app.close()]);
@@ -128,6 +134,9 @@ export async function runDemo(options: {
   io.stdout(`  http://${HOSTS.admin}:${port}/    engineering only (alice yes, bob no)`);
   io.stdout(
     `  http://${HOSTS.admin}:${port}/settings   also needs a second factor: step-up (alice's one-time code: 123456)`,
+  );
+  io.stdout(
+    `  http://${HOSTS.admin}:${port}/.ztna/access   just-in-time access: bob asks from the admin app's deny page, alice approves here`,
   );
   io.stdout(`  http://${HOSTS.status}:${port}/   public, no sign-in`);
   io.stdout(

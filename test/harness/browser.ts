@@ -8,7 +8,9 @@ const CHROMIUM = '/usr/bin/chromium';
  * Starts headless Chromium (Playwright gives every launch a fresh temporary profile) without
  * background network chatter, which this machine's closed network would refuse.
  */
-export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+export async function launchBrowser(
+  extraArgs: readonly string[] = [],
+): Promise<{ browser: Browser; close(): Promise<void> }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -20,7 +22,11 @@ export async function launchBrowser(): Promise<{ browser: Browser; close(): Prom
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
   return { browser, close: () => browser.close() };
 }
+
+/** Makes Chromium resolve the test stack's `*.test` hosts to loopback (no DNS here). */
+export const TEST_HOSTS_ON_LOOPBACK = '--host-resolver-rules=MAP *.test 127.0.0.1';
