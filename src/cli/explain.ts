@@ -8,14 +8,17 @@ import type { Identity } from '../policy/types.js';
 import type { CollectedPosture } from '../posture/collect.js';
 import { describedIdentity } from '../policy/described-identity.js';
 import { simulate } from '../pipeline/explain.js';
+import { explainGrants } from '../pipeline/explain-grants.js';
+import type { RouteTable } from '../config/route-table.js';
+import { suggestClosest } from '../lib/did-you-mean.js';
 import { parseOptions } from './args.js';
-import { decisionLine, traceLines } from './describe-simulation.js';
+import { decisionLine, grantLines, traceLines } from './describe-simulation.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import type { CliIo } from './io.js';
 import { loadRoutesForCli } from './routes-for-cli.js';
 
 export const EXPLAIN_USAGE =
-  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--issuer NAME] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--session-device ID] [--at ISO-TIME] [--config F]';
+  'ztna-gateway explain --routes F --url URL [--method M] [--user EMAIL] [--issuer NAME] [--groups a,b] [--claim k=v]... [--mfa] [--auth-age 10m] [--ip IP] [--posture FILE.json] [--session-device ID] [--grant NAME]... [--at ISO-TIME] [--config F]';
 
 const OPTIONS = {
   routes: { type: 'string' },
@@ -31,6 +34,7 @@ const OPTIONS = {
   ip: { type: 'string' },
   posture: { type: 'string' },
   'session-device': { type: 'string' },
+  grant: { type: 'string', multiple: true },
   at: { type: 'string' },
 } as const;
 
@@ -64,6 +68,31 @@ async function readPosture(
     return 'invalid';
   }
   return describedPosture(result.data, at);
+}
+
+/**
+ * `--grant NAME`: the described person holds that grant (SPEC §13). Only names a `jit` of the
+ * routes file declares: any other could never be held, and a typo would explain nothing.
+ */
+function heldGrants(
+  names: readonly string[],
+  table: RouteTable,
+  identity: Identity | undefined,
+): string[] {
+  if (names.length === 0) return [];
+  if (identity === undefined)
+    throw new UsageError('--grant needs --user: only a signed-in person holds grants');
+  if (identity.workload !== undefined)
+    throw new UsageError('--grant cannot go with --issuer: workloads never hold grants');
+  const declared = [...table.offers.keys()];
+  for (const name of names) {
+    if (declared.includes(name)) continue;
+    const guess = suggestClosest(name, declared);
+    throw new UsageError(
+      `--grant ${name}: no jit in the routes file declares this grant (${declared.length > 0 ? `declared: ${declared.join(', ')}` : 'none are declared'})${guess === undefined ? '' : `; did you mean "${guess}"?`}`,
+    );
+  }
+  return [...new Set(names)];
 }
 
 /** `just now`, `10m ago`: whole seconds, the way people read ages. */
@@ -140,14 +169,12 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
   const sessionDevice = v['session-device'] as string | undefined;
   if (sessionDevice !== undefined && identity === undefined)
     throw new UsageError('--session-device needs --user: only a signed-in session is bound');
+  const grants = heldGrants((v.grant as string[] | undefined) ?? [], table, identity);
   const method = ((v.method as string | undefined) ?? 'GET').toUpperCase();
-  const simulation = await simulate(
-    table,
-    { method, url: v.url, ip: (v.ip as string | undefined) ?? '127.0.0.1', at },
-    identity,
-    posture,
-    { deviceId: sessionDevice },
-  );
+  const request = { method, url: v.url, ip: (v.ip as string | undefined) ?? '127.0.0.1', at };
+  const session = { deviceId: sessionDevice, grants };
+  const simulation = await simulate(table, request, identity, posture, session);
+  const explained = await explainGrants(table, request, identity, posture, session, simulation);
 
   io.stdout(
     `request   ${method} ${v.url}  from ${(v.ip as string | undefined) ?? '127.0.0.1'} at ${new Date(at).toISOString()}`,
@@ -171,6 +198,8 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
     }
     io.stdout(`identity  ${identityLine(identity, at)}`);
     if (sessionDevice !== undefined) io.stdout(`session   bound to device ${sessionDevice}`);
+    if (grants.length > 0)
+      io.stdout(`session   holds grant${grants.length > 1 ? 's' : ''} ${grants.join(', ')}`);
     io.stdout(`posture   ${postureLine(posture, at)}`);
     if (simulation.trace.length > 0) {
       io.stdout('trace');
@@ -178,5 +207,8 @@ export async function runExplain(argv: readonly string[], io: CliIo): Promise<nu
     }
   }
   io.stdout(`decision  ${decisionLine(simulation)}`);
+  grantLines(explained, simulation).forEach((line, i) =>
+    io.stdout(`${i === 0 ? 'grants   ' : '         '} ${line}`),
+  );
   return simulation.decision.effect === 'allow' ? EXIT_OK : EXIT_FAILURE;
 }

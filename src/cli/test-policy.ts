@@ -9,12 +9,16 @@ import {
 } from '../config/policy-tests-schema.js';
 import type { PolicyTests } from '../config/policy-tests-schema.js';
 import { parseYaml } from '../config/yaml-source.js';
+import type { YamlSource } from '../config/yaml-source.js';
+import type { ConfigIssue } from '../config/issues.js';
 import { translateZodIssues } from '../config/zod-issues.js';
 import type { RouteTable } from '../config/route-table.js';
 import { describedIdentity } from '../policy/described-identity.js';
 import { simulate } from '../pipeline/explain.js';
+import { explainGrants } from '../pipeline/explain-grants.js';
+import { suggestClosest } from '../lib/did-you-mean.js';
 import { parseOptions } from './args.js';
-import { decisionLine, traceLines } from './describe-simulation.js';
+import { decisionLine, grantLines, traceLines } from './describe-simulation.js';
 import { EXIT_FAILURE, EXIT_OK } from './io.js';
 import type { CliIo } from './io.js';
 import { loadRoutesForCli } from './routes-for-cli.js';
@@ -22,7 +26,10 @@ import { loadRoutesForCli } from './routes-for-cli.js';
 export const TEST_USAGE = 'ztna-gateway test [--routes routes.yaml] [--config F] [FILE.test.yaml]';
 
 /** Reads and validates a test file, printing issues as file:line:col. */
-async function loadTests(file: string, io: CliIo): Promise<PolicyTests | undefined> {
+async function loadTests(
+  file: string,
+  io: CliIo,
+): Promise<{ tests: PolicyTests; source: YamlSource } | undefined> {
   const read = await readConfigText(file);
   const parsed =
     'text' in read ? parseYaml(file, read.text) : { ok: false as const, issues: read.issues };
@@ -45,7 +52,43 @@ async function loadTests(file: string, io: CliIo): Promise<PolicyTests | undefin
     ).forEach((i) => io.stdout(formatIssue(i)));
     return undefined;
   }
-  return result.data;
+  return { tests: result.data, source: parsed.source };
+}
+
+/**
+ * A case's `grants` must name grants a `jit` of the routes file declares, and be held by a
+ * signed-in person: any other grant could never be held, so the case would test nothing real.
+ */
+function grantIssues(tests: PolicyTests, source: YamlSource, table: RouteTable): ConfigIssue[] {
+  const declared = [...table.offers.keys()];
+  const issues: ConfigIssue[] = [];
+  const at = (path: PropertyKey[], message: string, hint?: string) => {
+    const { line, col } = source.position(path, 'value');
+    issues.push({ file: source.file, line, col, severity: 'error', message, hint });
+  };
+  tests.cases.forEach((testCase, i) => {
+    const grants = testCase.grants ?? [];
+    if (grants.length === 0) return;
+    const subject = `case "${testCase.name}": grants`;
+    if (testCase.identity === undefined || testCase.identity.issuer !== undefined) {
+      at(
+        ['cases', i, 'grants'],
+        `${subject} needs an identity of a signed-in person: only people hold grants${testCase.identity === undefined ? '' : ', never workloads'}`,
+        'identity: { email: bob@corp.example }',
+      );
+      return;
+    }
+    grants.forEach((name, k) => {
+      if (declared.includes(name)) return;
+      const guess = suggestClosest(name, declared);
+      at(
+        ['cases', i, 'grants', k],
+        `${subject}[${k}] must name a grant that a jit of the routes file declares; "${name}" is not one (${declared.length > 0 ? `declared: ${declared.join(', ')}` : 'none are declared'})`,
+        guess === undefined ? undefined : `did you mean "${guess}"?`,
+      );
+    });
+  });
+  return issues;
 }
 
 /** Runs the cases; prints a line per case, the trace of each failure, and the totals last. */
@@ -62,13 +105,14 @@ export async function runCases(
     const identity =
       testCase.identity && describedIdentity(identityDescription(testCase.identity), at);
     const posture = testCase.posture && describedPosture(testCase.posture, at);
-    const simulation = await simulate(
-      table,
-      { method: testCase.request.method, url: testCase.request.url, ip: testCase.request.ip, at },
-      identity,
-      posture,
-      { deviceId: testCase.session?.device_id },
-    );
+    const request = {
+      method: testCase.request.method,
+      url: testCase.request.url,
+      ip: testCase.request.ip,
+      at,
+    };
+    const session = { deviceId: testCase.session?.device_id, grants: testCase.grants };
+    const simulation = await simulate(table, request, identity, posture, session);
     const { decision } = simulation;
     const ok =
       decision.effect === testCase.expect &&
@@ -86,6 +130,8 @@ export async function runCases(
       `      route ${simulation.route?.name ?? '(none)'}${simulation.policyLabel ? `, ${simulation.policyLabel}` : ''}${simulation.refusal ? `, refused: ${simulation.refusal}` : ''}`,
     );
     traceLines(simulation).forEach((line) => io.stdout(`    ${line}`));
+    const explained = await explainGrants(table, request, identity, posture, session, simulation);
+    grantLines(explained, simulation).forEach((line) => io.stdout(`      ${line}`));
   }
   return { passed, failed };
 }
@@ -103,12 +149,14 @@ export async function runPolicyTests(argv: readonly string[], io: CliIo): Promis
     positionals[0] ??
     join(dirname(routesFile), `${basename(routesFile).replace(/\.ya?ml$/, '')}.test.yaml`);
   const table = await loadRoutesForCli(routesFile, values.config as string | undefined, io);
-  const tests = await loadTests(testsFile, io);
-  if (table === undefined || tests === undefined) {
+  const loaded = await loadTests(testsFile, io);
+  const issues = table && loaded && grantIssues(loaded.tests, loaded.source, table);
+  sortIssues(issues ?? []).forEach((i) => io.stdout(formatIssue(i)));
+  if (table === undefined || loaded === undefined || issues === undefined || issues.length > 0) {
     io.stdout('0 passed, 0 failed (the files above must be fixed first)');
     return EXIT_FAILURE;
   }
-  const { passed, failed } = await runCases(table, tests, io, Date.now());
+  const { passed, failed } = await runCases(table, loaded.tests, io, Date.now());
   io.stdout(`${passed} passed, ${failed} failed`);
   return failed === 0 ? EXIT_OK : EXIT_FAILURE;
 }

@@ -99,6 +99,12 @@ const caseSchema = strictObject({
   posture: postureDescriptionSchema.optional(),
   /** The signed-in session beyond its person: the device it is bound to (SPEC §6). */
   session: strictObject({ device_id: z.string().min(1).optional() }).optional(),
+  /** Just-in-time grants the person holds, running at the case's time (SPEC §13). */
+  grants: z
+    .array(z.string({ error: 'must be a grant name like wiki-admin' }).min(1), {
+      error: 'must be a list of grant names like [wiki-admin]',
+    })
+    .optional(),
   expect: z.enum(['allow', 'deny', 'step_up']),
   reason: z.string().optional(),
 });
@@ -118,4 +124,5 @@ export const POLICY_TESTS_HINTS: Readonly<Record<string, string>> = {
   at: 'at: "2026-11-23T10:00:00+01:00"',
   auth_age: 'auth_age: 10m',
   age: 'age: 1m',
+  grants: 'grants: [wiki-admin]',
 };

@@ -28,6 +28,8 @@ interface RuleScope {
   readonly serviceTokens: ServiceTokenNames | undefined;
   /** Whether the route takes bearer tokens (its `auth`, or the defaults'). */
   readonly takesBearer: boolean;
+  /** Whether people sign in to it (`session` in its `auth`): only they ever hold grants. */
+  readonly takesSession: boolean;
   /** Every grant name a `jit` of the file declares. */
   readonly grants: readonly string[];
 }
@@ -105,7 +107,16 @@ function checkGrantReference(
   scope: RuleScope,
   at: (path: PropertyKey[], message: string, hint?: string) => void,
 ): void {
-  if (typeof rule.grant !== 'string' || scope.grants.includes(rule.grant)) return;
+  if (typeof rule.grant !== 'string') return;
+  if (!scope.takesSession) {
+    at(
+      ['grant'],
+      'can never hold on a route without session sign-in: grants are given to people, and workloads never hold one',
+      'auth: [session]',
+    );
+    return;
+  }
+  if (scope.grants.includes(rule.grant)) return;
   const known =
     scope.grants.length > 0 ? ` (declared: ${scope.grants.join(', ')})` : ' (none are declared)';
   const guess = suggestClosest(rule.grant, scope.grants);
@@ -208,6 +219,7 @@ function checkRoute(
     profiles: context.profiles,
     serviceTokens: context.serviceTokens,
     takesBearer: auth.includes('bearer'),
+    takesSession: auth.includes('session'),
     grants: context.grants,
   };
   const jits: Array<[PropertyKey[], unknown, string[]]> = [
@@ -220,13 +232,18 @@ function checkRoute(
   ];
   for (const [jitPath, jit, tested] of jits) {
     if (jit === undefined) continue;
-    if (route.public === true)
+    // Where a jit can never be offered, that is the one thing to say about it.
+    if (route.public === true) {
       at(jitPath, 'must not be set on a public route (no one is ever denied there)');
-    else if (!auth.includes('session'))
+      continue;
+    }
+    if (!auth.includes('session')) {
       at(
         jitPath,
         'must not be set on a route without session sign-in: only people ask for access, and workloads never hold grants',
       );
+      continue;
+    }
     checkJit(jit, tested, (path, message, hint) => at([...jitPath, ...path], message, hint));
   }
   for (const [policyPath, policy] of policies) {
@@ -258,12 +275,13 @@ function declaredGrants(data: Dict, issues: CrossCheckIssue[]): string[] {
     ];
     for (const [path, jit] of places) {
       if (!isDict(jit) || typeof jit.grant !== 'string') continue;
-      const where = `route #${i + 1} (${String(route.name)})`;
+      const where = `the ${path.length > 3 ? `rules[${String(path[3])}].jit` : 'jit'} of route "${String(route.name)}"`;
       const earlier = declared.get(jit.grant);
       if (earlier !== undefined)
         issues.push({
           path: [...path, 'grant'],
-          message: `must be declared once: ${earlier} already declares grant "${jit.grant}" (one grant, one set of approvers and limits); use grant: ${jit.grant} in this route's rules instead`,
+          message: `must be declared once: ${earlier} already declares grant "${jit.grant}" (one grant has one set of approvers and one time limit)`,
+          hint: `remove this jit and let the rules here test grant: ${jit.grant}, or name a grant of its own`,
         });
       else declared.set(jit.grant, where);
     }

@@ -116,12 +116,19 @@ const grantName = z
 /** `jit:` on a route or sub-rule: denied people may ask for time-boxed access (SPEC §13). */
 const jitSchema = strictObject({
   grant: grantName.describe('The grant an approval gives: what `grant: NAME` conditions test.'),
-  max_duration: duration({ min: 60_000, max: MAX_GRANT_DURATION_MS }).describe(
-    'The longest access an approver can give (at most 24h: longer is standing access).',
-  ),
+  max_duration: duration({
+    min: 60_000,
+    max: MAX_GRANT_DURATION_MS,
+    maxText: '24h',
+    maxWhy: 'a longer grant is standing access: give that through a group at the IdP',
+  }).describe('The longest access an approver can give (at most 24h: longer is standing access).'),
   approvers: strictObject({
-    groups: stringList('group names').min(1, 'must not be empty').optional(),
-    emails: stringList('email addresses').min(1, 'must not be empty').optional(),
+    groups: stringList('group names')
+      .min(1, 'must not be empty (an empty list lets no one approve)')
+      .optional(),
+    emails: stringList('email addresses')
+      .min(1, 'must not be empty (an empty list lets no one approve)')
+      .optional(),
   })
     .refine((a) => a.groups !== undefined || a.emails !== undefined, {
       message: 'must name groups or emails (with neither, no one could ever approve)',

@@ -34,20 +34,41 @@ export function stringList(what = 'strings') {
   });
 }
 
-/** A duration string (`90s`, `15m`, `12h`, `7d`), turned into milliseconds. */
-export function duration(limits: { min?: number; max?: number } = {}) {
+/**
+ * Marks a refinement whose message already says what was given (`must be at most 24h, got 48h`):
+ * the issue translator then adds no `got a string (…)` of its own.
+ */
+export const SAYS_INPUT = { saysInput: true } as const;
+
+/**
+ * A duration string (`90s`, `15m`, `12h`, `7d`), turned into milliseconds. A bound may carry its
+ * own words (`24h` reads better than `1d` for a grant) and the reason for it.
+ */
+export function duration(
+  limits: {
+    min?: number;
+    max?: number;
+    /** How to write the maximum, when formatDuration's way reads badly (`24h`, not `1d`). */
+    maxText?: string;
+    /** Why the maximum exists, said in the message: `longer is standing access`. */
+    maxWhy?: string;
+  } = {},
+) {
   const { min, max } = limits;
+  const given = (input: unknown) => `got ${String(input)}`;
+  const maxText = limits.maxText ?? formatDuration(max ?? 0);
+  const maxWhy = limits.maxWhy === undefined ? '' : ` (${limits.maxWhy})`;
   return z
     .string({ error: 'must be a duration like 90s, 15m, 12h or 7d' })
     .refine((v) => parseDuration(v) !== undefined, 'must be a duration like 90s, 15m, 12h or 7d')
-    .refine(
-      (v) => min === undefined || (parseDuration(v) ?? min) >= min,
-      `must be at least ${formatDuration(min ?? 0)}`,
-    )
-    .refine(
-      (v) => max === undefined || (parseDuration(v) ?? 0) <= max,
-      `must be at most ${formatDuration(max ?? 0)}`,
-    )
+    .refine((v) => min === undefined || (parseDuration(v) ?? min) >= min, {
+      error: (issue) => `must be at least ${formatDuration(min ?? 0)}, ${given(issue.input)}`,
+      params: SAYS_INPUT,
+    })
+    .refine((v) => max === undefined || (parseDuration(v) ?? 0) <= max, {
+      error: (issue) => `must be at most ${maxText}${maxWhy}, ${given(issue.input)}`,
+      params: SAYS_INPUT,
+    })
     .transform((v) => parseDuration(v)!);
 }
 

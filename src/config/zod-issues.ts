@@ -152,10 +152,12 @@ export function translateZodIssues(
         // Refinements of a single value (a duration, a URL) show what was given and an example;
         // findings about a whole object (duplicates, conflicts) stand on their message alone.
         const onValue = isPrimitive(issue.input);
+        const saysInput = issue.code === 'custom' && issue.params?.saysInput === true;
         const base = issue.message.startsWith('must ')
           ? issue.message
           : `is invalid: ${issue.message}`;
-        const text = onValue ? `${base}, got ${describeValue(issue.input, key)}` : base;
+        const text =
+          onValue && !saysInput ? `${base}, got ${describeValue(issue.input, key)}` : base;
         at(
           path,
           'value',

@@ -13,6 +13,7 @@ import type { ReloadResult, ReloadTrigger } from '../config/reload.js';
 import type { GatewaySettings } from '../config/gateway-settings.js';
 import { gatewayFactsOf } from '../config/route-table.js';
 import type { RouteTable } from '../config/route-table.js';
+import type { GrantStore } from '../jit/grant-store.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
 import { createUpstreamPools } from '../proxy/pools.js';
@@ -61,6 +62,8 @@ export interface RunningGateway {
   readonly metrics: Metrics;
   /** Runs the just-in-time grant expiry sweep now (it also runs every 5 s); resolves with how many expired. */
   expireGrants(): Promise<number>;
+  /** The just-in-time grants in the session store (tests issue grants there as an approval would). */
+  readonly grants: GrantStore;
   /** Re-reads routes.yaml now (SIGHUP); resolves with what happened. */
   reload(trigger: ReloadTrigger): Promise<ReloadResult>;
   close(): Promise<void>;
@@ -214,6 +217,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     adminAddress,
     metrics,
     expireGrants: () => gateway.expireGrants(),
+    grants: store.grants,
     reload: (trigger) =>
       options.routesFile === undefined ? Promise.resolve('unchanged') : reloader.reload(trigger),
     close() {

@@ -45,6 +45,8 @@ export interface Simulation {
   readonly trace: readonly TraceEntry[];
   /** True when the route is in audit mode and the decision is not allow: it would go through. */
   readonly auditOnly: boolean;
+  /** The grants the governing policy's allow rules test (SPEC §13): the ones that could matter. */
+  readonly testedGrants?: readonly string[] | undefined;
 }
 
 /** Splits `scheme://authority/path?query` without normalizing the path (the canonicalizer does). */
@@ -203,23 +205,27 @@ export async function simulate(
     result.kind === 'forward' ||
     result.answer.answer === 'deny' ||
     result.answer.answer === 'step_up';
+  const governing =
+    decided && route !== undefined && target !== undefined && !route.public
+      ? selectPolicy(route.access, {
+          identity,
+          request: {
+            method: request.method,
+            path: target.path,
+            segments: target.segments,
+            ip: clientIp,
+          },
+        })
+      : undefined;
   return {
     host,
     target,
     refusal,
     route,
-    policyLabel:
-      decided && route !== undefined && target !== undefined && !route.public
-        ? selectPolicy(route.access, {
-            identity,
-            request: {
-              method: request.method,
-              path: target.path,
-              segments: target.segments,
-              ip: clientIp,
-            },
-          }).label
-        : undefined,
+    policyLabel: governing?.label,
+    testedGrants: (governing?.policy?.allow ?? []).flatMap((rule) =>
+      rule.decision.grant === undefined ? [] : [rule.decision.grant],
+    ),
     decision,
     trace,
     auditOnly: context.outcome === 'audit_deny',

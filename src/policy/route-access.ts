@@ -41,6 +41,12 @@ export function orderSubRules(subRules: readonly CompiledSubRule[]): CompiledSub
     .map(({ rule }) => rule);
 }
 
+/** Whether an allow rule of the policy tests the grant: only then can holding it let one in. */
+function allowsWithGrant(policy: CompiledPolicy | undefined, grant: string | undefined): boolean {
+  if (grant === undefined || policy?.usesGrants !== true) return false;
+  return policy.allow.some((rule) => rule.decision.grant === grant);
+}
+
 /**
  * The policy that governs this request (SPEC §5): the most specific matching sub-rule replaces
  * the route policy; otherwise the route policy. Returns the label of what was chosen.
@@ -56,9 +62,13 @@ export function selectPolicy(
       !hasSegmentPrefix(input.request.segments, sub.pathSegments)
     )
       continue;
-    return { policy: sub.policy, label: sub.label, jit: sub.jit ?? access.jit };
+    // A sub-rule's own offer first; the route's only where this policy tests its grant (asking
+    // for a grant that cannot change the decision would waste an approver's and the user's time).
+    const jit = sub.jit ?? (allowsWithGrant(sub.policy, access.jit) ? access.jit : undefined);
+    return { policy: sub.policy, label: sub.label, jit };
   }
-  return { policy: access.policy, label: 'policy', jit: access.jit };
+  const jit = allowsWithGrant(access.policy, access.jit) ? access.jit : undefined;
+  return { policy: access.policy, label: 'policy', jit };
 }
 
 /**

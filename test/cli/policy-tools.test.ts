@@ -367,3 +367,164 @@ routes:
     expect(denied.code).toBe(1);
   });
 });
+
+describe('just-in-time grants in explain and test (issue 14)', () => {
+  const ADMIN_POST = [
+    'explain',
+    ...['--url', 'https://wiki.corp.example/admin/settings', '--method', 'POST'],
+    ...['--user', 'bob@corp.example', '--groups', 'sales'],
+  ];
+
+  test('a denial says which grant would change it, where to ask, who approves, for how long', async () => {
+    const denied = await cli([...ADMIN_POST, '--mfa']);
+    expect(denied.out).toContain('FAIL  holds an active grant wiki-admin');
+    expect(denied.out).toContain('decision  deny (deny:no_rule_matched)');
+    expect(denied.out).toContain(
+      'grants    with grant wiki-admin (ask at the deny page; approvers: groups wiki-owners; up to 4h; a reason is required): allow by rules[0].allow[1]',
+    );
+    expect(denied.code).toBe(1);
+    // The grant alone is not enough where its rule also needs MFA: said, not hidden.
+    const noMfa = await cli(ADMIN_POST);
+    expect(noMfa.out).toMatch(/with grant wiki-admin \(.*\): step_up \(step_up:mfa, by /);
+  });
+
+  test('--grant: the person holds it, and an allow that needs it says so', async () => {
+    const allowed = await cli([...ADMIN_POST, '--mfa', '--grant', 'wiki-admin']);
+    expect(allowed.out).toContain('session   holds grant wiki-admin');
+    expect(allowed.out).toContain('pass  holds an active grant wiki-admin');
+    expect(allowed.out).toContain('decision  allow (allow:rule[1], by rules[0].allow[1])');
+    expect(allowed.out).toContain(
+      'grants    allowed by grant wiki-admin; without it: deny (deny:no_rule_matched)',
+    );
+    expect(allowed.code).toBe(0);
+    // A grant the route does not test changes nothing and is not credited.
+    const reader = await cli([
+      'explain',
+      ...['--url', 'https://wiki.corp.example/page', '--user', 'bob@corp.example'],
+      ...['--groups', 'sales', '--grant', 'wiki-admin'],
+    ]);
+    expect(reader.out).toContain('decision  deny (deny:no_rule_matched)');
+    expect(reader.out).not.toContain('grants    ');
+    expect(reader.code).toBe(1);
+  });
+
+  test('an allow that would happen anyway is not put down to the grant', async () => {
+    const admin = await cli([
+      'explain',
+      ...['--url', 'https://wiki.corp.example/admin/settings', '--method', 'POST'],
+      ...['--user', 'dana@corp.example', '--groups', 'wiki-admins', '--mfa'],
+      ...['--grant', 'wiki-admin'],
+    ]);
+    expect(admin.out).toContain('decision  allow (allow:rule[0], by rules[0].allow[0])');
+    expect(admin.out).not.toContain('allowed by grant');
+  });
+
+  test('--grant of an undeclared name, without a person, or for a workload is a usage error', async () => {
+    const typo = await cli([...ADMIN_POST, '--grant', 'wiki-admn']);
+    expect(typo.code).toBe(2);
+    expect(typo.out).toContain(
+      '--grant wiki-admn: no jit in the routes file declares this grant (declared: wiki-admin); did you mean "wiki-admin"?',
+    );
+    const anonymous = await cli([
+      'explain',
+      ...['--url', 'https://wiki.corp.example/admin', '--grant', 'wiki-admin'],
+    ]);
+    expect(anonymous.code).toBe(2);
+    expect(anonymous.out).toContain('--grant needs --user');
+    const workload = await cli([...ADMIN_POST, '--issuer', 'k8s-prod', '--grant', 'wiki-admin']);
+    expect(workload.code).toBe(2);
+    expect(workload.out).toContain('workloads never hold grants');
+  });
+
+  test('a grant offered elsewhere is said to be, and its limit reads in hours', async () => {
+    const routesFile = join(dir, 'jit-routes.yaml');
+    await writeFile(
+      routesFile,
+      `version: 1
+routes:
+  - name: ops
+    host: ops.corp.example
+    upstream: http://10.0.0.80:80
+    jit: { grant: ops-admin, max_duration: 24h, approvers: { emails: [Alice@corp.example] } }
+    policy: { allow: [ { groups: [sre] }, { grant: ops-admin } ] }
+  - name: dashboards
+    host: dash.corp.example
+    upstream: http://10.0.0.81:80
+    policy: { allow: [ { grant: ops-admin } ] }
+  - name: billing
+    host: billing.corp.example
+    upstream: http://10.0.0.82:80
+    mode: audit
+    jit: { grant: billing-admin, max_duration: 90m, approvers: { groups: [finance] } }
+    policy: { allow: [ { grant: billing-admin } ] }
+`,
+    );
+    const explain = (url: string) =>
+      cli(['explain', '--routes', routesFile, '--url', url, '--user', 'bob@corp.example']);
+    const elsewhere = await explain('https://dash.corp.example/');
+    expect(elsewhere.out).toContain(
+      "with grant ops-admin (asked for where route ops's jit denies, or given by an admin; approvers: emails alice@corp.example; up to 24h): allow by allow[0]",
+    );
+    // An audit-mode route lets the request through: there is no deny page to ask on.
+    const audit = await explain('https://billing.corp.example/');
+    expect(audit.out).toContain(
+      'with grant billing-admin (not offered while the route is in audit mode (nothing is denied), but an admin can give it; approvers: groups finance; up to 90m): allow by allow[0]',
+    );
+  });
+
+  test('test cases hold grants; a failing case says which grant would change it', async () => {
+    const file = join(dir, 'grants.test.yaml');
+    await writeFile(
+      file,
+      `cases:
+  - name: bob with the grant changes settings
+    request: { method: POST, url: "https://wiki.corp.example/admin/settings" }
+    identity: { email: bob@corp.example, mfa: true }
+    grants: [wiki-admin]
+    expect: allow
+  - name: bob expects to get in without asking
+    request: { method: POST, url: "https://wiki.corp.example/admin/settings" }
+    identity: { email: bob@corp.example, mfa: true }
+    expect: allow
+`,
+    );
+    const result = await cli(['test', '--routes', 'routes.yaml', file]);
+    expect(result.out).toContain('ok    bob with the grant changes settings');
+    expect(result.out).toContain('FAIL  bob expects to get in without asking');
+    expect(result.out).toContain(
+      '      with grant wiki-admin (ask at the deny page; approvers: groups wiki-owners; up to 4h; a reason is required): allow by rules[0].allow[1]',
+    );
+    expect(result.out.split('\n').at(-1)).toBe('1 passed, 1 failed');
+  });
+
+  test('a test case naming an undeclared grant, or giving one to no person, is an error at its line', async () => {
+    const file = join(dir, 'bad-grants.test.yaml');
+    await writeFile(
+      file,
+      `cases:
+  - name: bob with a typo
+    request: { method: POST, url: "https://wiki.corp.example/admin/settings" }
+    identity: { email: bob@corp.example, mfa: true }
+    grants: [wiki-admn]
+    expect: allow
+  - name: nobody holds a grant
+    request: { url: "https://wiki.corp.example/admin/settings" }
+    grants: [wiki-admin]
+    expect: deny
+  - name: a workload holds no grant
+    request: { url: "https://wiki.corp.example/admin/settings" }
+    identity: { sub: cron, issuer: k8s-prod }
+    grants: [wiki-admin]
+    expect: deny
+`,
+    );
+    const result = await cli(['test', '--routes', 'routes.yaml', file]);
+    expect(result.code).toBe(1);
+    expect(result.out.split('\n')).toEqual([
+      `${file}:5:14: case "bob with a typo": grants[0] must name a grant that a jit of the routes file declares; "wiki-admn" is not one (declared: wiki-admin) (hint: did you mean "wiki-admin"?)`,
+      `${file}:9:13: case "nobody holds a grant": grants needs an identity of a signed-in person: only people hold grants (hint: identity: { email: bob@corp.example })`,
+      `${file}:14:13: case "a workload holds no grant": grants needs an identity of a signed-in person: only people hold grants, never workloads (hint: identity: { email: bob@corp.example })`,
+      '0 passed, 0 failed (the files above must be fixed first)',
+    ]);
+  });
+});

@@ -144,13 +144,17 @@ routes:
       deny:
         - ip: [203.0.113.0/24, "2001:db8:bad::/48"]
     rules:
+      # Just-in-time access on a sub-rule (SPEC §13): a wiki-admin grant, with MFA.
       - path: /admin
         methods: [POST, PUT, PATCH, DELETE]
+        jit: { grant: wiki-admin, max_duration: 4h, approvers: { groups: [wiki-admins] } }
         policy:
           allow:
             - groups: [wiki-admins]
               mfa: true
               auth_max_age: 1h
+            - grant: wiki-admin
+              mfa: true
       - path: /admin/audit-log
         policy:
           allow:
@@ -174,10 +178,12 @@ routes:
       deny:
         - methods: [DELETE, PUT]
           time: { between: "22:00-06:00", tz: America/New_York }
-  # Both step-up conditions with an inline posture profile; claims in a deny rule.
+  # Both step-up conditions with an inline posture profile; claims in a deny rule; just-in-time
+  # read access on the route (which its deny rules still override).
   - name: finance
     host: finance.corp.test
     upstream: ${upstream}
+    jit: { grant: finance-read, max_duration: 8h, approvers: { emails: [dave@corp.test] } }
     policy:
       allow:
         - groups: [finance, engineering]
@@ -188,6 +194,8 @@ routes:
           paths: [/reports]
           methods: [GET, HEAD]
           ip: [10.0.0.0/8, 192.168.0.0/16]
+        - grant: finance-read
+          methods: [GET, HEAD]
       deny:
         - groups: [contractors]
         - claims: { name: [Bob, Dave] }
@@ -477,6 +485,19 @@ interface Case {
   readonly ip: string;
   /** Milliseconds after `epoch`. */
   readonly offsetMs: number;
+  /** Just-in-time grants issued to the person in the session store before the request. */
+  readonly grants?: readonly HeldGrant[];
+}
+
+const GRANT_NAMES = ['wiki-admin', 'finance-read'] as const;
+
+/**
+ * A grant as an approval puts it in the store (SPEC §13), expiring this long after the request:
+ * zero or less has run out (judged per request: the sweep may not have removed it yet).
+ */
+interface HeldGrant {
+  readonly grant: (typeof GRANT_NAMES)[number];
+  readonly expiresInMs: number;
 }
 
 interface Outcome {
@@ -631,16 +652,17 @@ async function runCase(c: Case): Promise<Outcome> {
     };
   };
   const id = `differential-${++sequence}`;
+  const running = await issueGrants(c, member, at, id);
 
   const httpHeaders = await headersOf(member);
   await exchange(c.method, c.target, { ...httpHeaders, 'x-request-id': `${id}-http` }, false);
-  const http = answerOfAuditLine(await stack.auditLine((l) => l.request_id === `${id}-http`));
+  const http = answerOfAuditLine(await stack.auditLine(decisionOf(`${id}-http`)));
   member = await signInAgainIfEnded(http, member, at);
   let ws: Answer | undefined;
   if (c.method === 'GET') {
     const wsHeaders = await headersOf(member);
     await exchange('GET', c.target, { ...wsHeaders, 'x-request-id': `${id}-ws` }, true);
-    ws = answerOfAuditLine(await stack.auditLine((l) => l.request_id === `${id}-ws`));
+    ws = answerOfAuditLine(await stack.auditLine(decisionOf(`${id}-ws`)));
     member = await signInAgainIfEnded(ws, member, at);
   }
 
@@ -652,9 +674,43 @@ async function runCase(c: Case): Promise<Outcome> {
     ...(member === undefined ? [] : identityArgs(member, at)),
     // Signed in on their device: the session is bound to it (SPEC §6).
     ...(member?.device === undefined ? [] : ['--session-device', member.device]),
+    // The grants still running at the request's time, as explain is told them.
+    ...(member === undefined ? [] : running.flatMap((grant) => ['--grant', grant])),
   ];
   const explainOutput = await explain(explainArgs);
   return { http, ws, explain: answerOfExplain(explainOutput), explainOutput, explainArgs };
+}
+
+/** The request's decision line: not the `jit: used` line a grant's first use writes. */
+function decisionOf(requestId: string) {
+  return (line: AuditLine) => line.request_id === requestId && line.jit === undefined;
+}
+
+/**
+ * Puts the case's grants in the gateway's store, after removing whatever the person held from
+ * earlier cases; returns the names of those running at `at` (what explain is told).
+ */
+async function issueGrants(
+  c: Case,
+  member: Member | undefined,
+  at: number,
+  id: string,
+): Promise<string[]> {
+  if (member === undefined) return [];
+  const user = { sub: PEOPLE[member.username].idp.sub, email: member.email.toLowerCase() };
+  await stack.gateway.grants.revoke({ user });
+  const grants = c.grants ?? [];
+  for (const [k, held] of grants.entries())
+    await stack.gateway.grants.issue({
+      id: `${id}-grant-${k}`,
+      grant: held.grant,
+      user,
+      grantedAt: at - HOUR,
+      expiresAt: at + held.expiresInMs,
+      grantedBy: 'dave@corp.test',
+      reason: 'differential test',
+    });
+  return [...new Set(grants.filter((g) => g.expiresInMs > 0).map((g) => g.grant))];
 }
 
 /** The signed-in person as explain options: everything the gateway's session holds. */
@@ -682,9 +738,10 @@ function describeCase(c: Case): string {
     member === undefined
       ? 'anonymous'
       : `${member.username} (groups ${JSON.stringify(member.groups ?? null)}, amr [${member.amr.join(', ')}], signed in ${Math.round(at / 1000 - member.authTime)}s before)`;
+  const grants = (c.grants ?? []).map((g) => `${g.grant} (expires in ${g.expiresInMs}ms)`);
   return [
     `${c.method} ${c.host} ${c.target}`,
-    `  as      ${who}`,
+    `  as      ${who}${grants.length === 0 ? '' : `, holding ${grants.join(', ')}`}`,
     `  from    ${c.ip} at ${new Date(at).toISOString()}`,
     `  posture ${posture}`,
   ].join('\n');
@@ -861,6 +918,20 @@ const caseArb: fc.Arbitrary<Case> = fc
       fc.integer({ min: 0, max: 3 * HOUR }),
       fc.integer({ min: 0, max: 8 * 24 * HOUR }),
     ),
+    // Mostly none; else running, run out a minute ago, or ending at the very instant.
+    grants: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<HeldGrant[]>([]) },
+      {
+        weight: 2,
+        arbitrary: fc.array(
+          fc.record({
+            grant: fc.constantFrom(...GRANT_NAMES),
+            expiresInMs: fc.constantFrom(4 * HOUR, 4 * HOUR, 1, 0, -60_000),
+          }),
+          { minLength: 1, maxLength: 2 },
+        ),
+      },
+    ),
   })
   .map(({ place: [host, path], spelling, query, ...rest }) => ({
     ...rest,
@@ -885,16 +956,39 @@ const EXAMPLES: readonly Case[] = (
     ['GET', 'wiki.corp.test', '/', 'bob', '10.1.2.3', 30 * 60_000, 'withheld'],
     ['POST', 'finance.corp.test', '/', 'dave', '10.1.2.3', 30 * 60_000, 'other_device'],
   ] as const
-).map(([method, host, target, user, ip, offsetMs, evidence]) => ({
-  method,
-  host,
-  target,
-  user,
-  ip,
-  offsetMs,
-  report: { ...COMPLIANT_REPORT, os: 'windows', os_version: '10.0.19045' },
-  ...(evidence !== undefined && { evidence }),
-}));
+)
+  .map(([method, host, target, user, ip, offsetMs, evidence]): Case => ({
+    method,
+    host,
+    target,
+    user,
+    ip,
+    offsetMs,
+    report: { ...COMPLIANT_REPORT, os: 'windows', os_version: '10.0.19045' },
+    ...(evidence !== undefined && { evidence }),
+  }))
+  .concat(
+    // Just-in-time grants (SPEC §13): one that lets in, one that needs MFA as well, one that has
+    // just run out, one that a deny rule overrides.
+    (
+      [
+        ['POST', 'wiki.corp.test', '/admin/settings', 'erin', 'wiki-admin', 4 * HOUR],
+        ['POST', 'wiki.corp.test', '/admin/settings', 'bob', 'wiki-admin', 4 * HOUR],
+        ['GET', 'finance.corp.test', '/reports/q4', 'bob', 'finance-read', 4 * HOUR],
+        ['GET', 'finance.corp.test', '/reports/q4', 'bob', 'finance-read', 0],
+        ['GET', 'finance.corp.test', '/', 'erin', 'finance-read', 4 * HOUR],
+      ] as const
+    ).map(([method, host, target, user, grant, expiresInMs]) => ({
+      method,
+      host,
+      target,
+      user,
+      ip: '198.51.100.7',
+      offsetMs: 30 * 60_000,
+      report: { ...COMPLIANT_REPORT, os: 'windows', os_version: '10.0.19045' },
+      grants: [{ grant, expiresInMs }],
+    })),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // The property.
@@ -922,6 +1016,8 @@ describe('serve (HTTP and WebSocket) and explain decide alike', () => {
           reached.add(
             `${outcome.http.effect}${outcome.http.auditOnly ? ' audit' : ''} ${outcome.http.reason.replace(/\[\d+\]/, '[n]')}`,
           );
+          if (outcome.explainOutput.some((l) => l.startsWith('grants    allowed by grant')))
+            reached.add('allow by a grant');
         }),
         {
           numRuns: RUNS,
@@ -947,6 +1043,7 @@ describe('serve (HTTP and WebSocket) and explain decide alike', () => {
           'login device_changed',
           'step_up step_up:mfa',
           'step_up step_up:auth_max_age',
+          'allow by a grant',
         ]),
       );
       expect([...reached].filter((r) => r.includes('deny:posture.')).length).toBeGreaterThan(3);

@@ -13,6 +13,8 @@ interface Case {
   readonly ip?: string;
   readonly posture?: PostureFacts;
   readonly at?: string;
+  /** Grant name → expiry (epoch ms), as the pipeline's step 4b reads them. */
+  readonly grants?: Record<string, number>;
 }
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -33,6 +35,7 @@ function holds(rule: RuleSpec, c: Case, mfaAcrValues: string[] = []): boolean {
       ip: c.ip ?? '10.0.0.1',
     },
     posture: c.posture,
+    grants: c.grants && new Map(Object.entries(c.grants)),
   };
   return (
     evaluatePolicy(policy, input, c.at === undefined ? NOW : Date.parse(c.at)).effect === 'allow'
@@ -141,6 +144,44 @@ describe('a workload token never passes a human sign-in condition', () => {
   test('auth_max_age: its own auth_time does not count', () => {
     expect(holds({ auth_max_age: 3_600_000 }, { identity: { claims } })).toBe(true);
     expect(holds({ auth_max_age: 3_600_000 }, { identity: { claims, workload } })).toBe(false);
+  });
+});
+
+describe('grant (SPEC §13)', () => {
+  const person = { email: 'bob@corp.example', claims: {} };
+  const rule: RuleSpec = { grant: 'wiki-admin' };
+  test('holds while the grant runs, up to the last millisecond before expiry', () => {
+    expect(holds(rule, { identity: person, grants: { 'wiki-admin': NOW + 3_600_000 } })).toBe(true);
+    expect(holds(rule, { identity: person, grants: { 'wiki-admin': NOW + 1 } })).toBe(true);
+  });
+  test('fails at the expiry and after it: judged per request, not by the sweep', () => {
+    expect(holds(rule, { identity: person, grants: { 'wiki-admin': NOW } })).toBe(false);
+    expect(holds(rule, { identity: person, grants: { 'wiki-admin': NOW - 1 } })).toBe(false);
+    const grants = { 'wiki-admin': NOW + 60_000 };
+    expect(
+      holds(rule, { identity: person, grants, at: new Date(NOW + 59_999).toISOString() }),
+    ).toBe(true);
+    expect(
+      holds(rule, { identity: person, grants, at: new Date(NOW + 60_000).toISOString() }),
+    ).toBe(false);
+  });
+  test('another grant, or a name that merely resembles it, does not count', () => {
+    for (const other of ['ci-deploy', 'wiki-admins', 'Wiki-Admin', 'wiki'])
+      expect(holds(rule, { identity: person, grants: { [other]: NOW + 3_600_000 } })).toBe(false);
+  });
+  test('no grants at all (none held, or not read) never holds', () => {
+    expect(holds(rule, { identity: person, grants: {} })).toBe(false);
+    expect(holds(rule, { identity: person })).toBe(false);
+    expect(holds(rule, { grants: { 'wiki-admin': NOW + 3_600_000 } })).toBe(false);
+  });
+  test('a workload never holds a grant, even when one is put before the policy', () => {
+    const workload = { name: 'k8s-prod', issuer: 'https://kubernetes.default.svc' };
+    expect(
+      holds(rule, {
+        identity: { sub: 'system:serviceaccount:prod:cron', claims: {}, workload },
+        grants: { 'wiki-admin': NOW + 3_600_000 },
+      }),
+    ).toBe(false);
   });
 });
 
