@@ -4,6 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import type { GatewayStore } from '../session/store.js';
+import { createGrantsApi } from './grants-api.js';
+import type { GrantsApiDeps } from './grants-api.js';
 
 /** A part the gateway needs to serve; /readyz names those that are not ready. */
 export interface ReadinessCheck {
@@ -23,6 +25,8 @@ export interface AdminDeps {
   readonly log: Logger;
   /** Called with the ids of revoked sessions: their WebSockets are closed. */
   readonly onRevoked: (sids: readonly string[]) => number;
+  /** What /admin/grants lists, issues and revokes just-in-time grants with (SPEC §13). */
+  readonly jit: Omit<GrantsApiDeps, 'grants'>;
 }
 
 /** A readiness check that takes longer than this counts as failing. */
@@ -61,7 +65,7 @@ function requireToken(token: string) {
 }
 
 /**
- * The admin listener (SPEC §9): metrics, health, readiness and the sessions API, on its own
+ * The admin listener (SPEC §9): metrics, health, readiness, the sessions and grants APIs, on its own
  * address. Nothing here is reachable through a route, and no header sent to the proxy side can
  * reach it.
  */
@@ -128,6 +132,8 @@ export function createAdminApp(deps: AdminDeps) {
     );
     res.json({ user, revoked: sids.length, websockets_closed: closed });
   });
+
+  app.use(createGrantsApi({ ...deps.jit, grants: deps.store.grants }));
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { RequestContext } from '../pipeline/context.js';
+import { grantUsedBy } from '../pipeline/grants.js';
 import { postureResultOf } from '../audit/posture-result.js';
 import { routePublicUrl } from './issuer.js';
 import type { AssertionKeys } from './keys.js';
@@ -27,6 +28,10 @@ interface Signed {
  * The same claims are not signed again until half the ttl has passed: requests of one user to
  * one route reuse the assertion (DESIGN §5), so a page with fifty assets costs one signature.
  * The `jti` therefore names the assertion, not each request.
+ *
+ * A request a just-in-time grant let in carries `grant: { name, exp }` (SPEC §8, §13), so the
+ * upstream knows the access is temporary. Such an assertion never outlives the grant: its `exp`
+ * is the grant's at the latest, and it is not reused past it.
  */
 export function createAssertionSigner(options: AssertionSignerOptions) {
   const cache = new Map<string, Signed>();
@@ -36,6 +41,9 @@ export function createAssertionSigner(options: AssertionSignerOptions) {
   return async function assertionFor(context: RequestContext): Promise<string | undefined> {
     const identity = context.identity;
     if (identity === undefined || context.route === undefined) return undefined;
+    const grant =
+      context.decision === undefined ? undefined : grantUsedBy(context.decision, context.grants);
+    const grantExp = grant === undefined ? undefined : Math.floor(grant.expiresAt / 1000);
     const claims = {
       iss: options.issuer ?? routePublicUrl(context.route.host, context.scheme),
       aud: context.route.name,
@@ -47,6 +55,8 @@ export function createAssertionSigner(options: AssertionSignerOptions) {
       }),
       ...(postureResultOf(context) !== undefined && { posture: postureResultOf(context) }),
       auth: context.auth,
+      // Part of the claims, so of the cache key: a grant's assertion is never served without it.
+      ...(grant !== undefined && { grant: { name: grant.grant, exp: grantExp } }),
     };
     const key = JSON.stringify(claims);
     const now = options.now();
@@ -56,11 +66,14 @@ export function createAssertionSigner(options: AssertionSignerOptions) {
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid: options.keys.signingKid, typ: 'JWT' })
       .setIssuedAt(iat)
-      .setExpirationTime(iat + ttlSeconds)
+      .setExpirationTime(Math.min(iat + ttlSeconds, grantExp ?? Infinity))
       .setJti(randomUUID())
       .sign(options.keys.signingKey);
     if (cached === undefined && cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
-    cache.set(key, { token, reuseUntil: now + options.ttlMs / 2 });
+    cache.set(key, {
+      token,
+      reuseUntil: Math.min(now + options.ttlMs / 2, grant?.expiresAt ?? Infinity),
+    });
     return token;
   };
 }

@@ -1,5 +1,6 @@
 import { CHECK_USAGE, runCheck } from './check.js';
 import { EXPLAIN_USAGE, runExplain } from './explain.js';
+import { GRANTS_USAGE, runGrants } from './grants.js';
 import { KEYS_USAGE, runKeys } from './keys.js';
 import { runSchema, SCHEMA_USAGE } from './schema.js';
 import { runPolicyTests, TEST_USAGE } from './test-policy.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   schema: runSchema,
   keys: runKeys,
   sessions: runSessions,
+  grants: runGrants,
 };
 
 const USAGE = [
@@ -27,6 +29,7 @@ const USAGE = [
   `  ${SCHEMA_USAGE}`,
   `  ${KEYS_USAGE}`,
   `  ${SESSIONS_USAGE}`,
+  `  ${GRANTS_USAGE}`,
   '',
   'Every option can also be set as ZTNA_<OPTION> in the environment.',
 ].join('\n');

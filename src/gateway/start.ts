@@ -179,6 +179,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       token: settings.adminToken,
       log: loggers.log,
       onRevoked: (sids) => gateway.sessionsEnded(sids, 'admin'),
+      jit: {
+        routes: reloader.current,
+        recordJit: gateway.recordJit,
+        grantsEnded: gateway.grantsEnded,
+        now: options.now ?? Date.now,
+      },
     }),
   );
 
