@@ -1,10 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { IdpUser } from '../../src/demo/idp.js';
 import { TestClient } from '../harness/http-client.js';
-import type { Reply } from '../harness/http-client.js';
+import {
+  ALICE_OTP,
+  ERIN_OTP,
+  FORM,
+  JIT_ROUTES,
+  JIT_USERS,
+  JSON_ACCEPT,
+  hiddenField,
+  jitSteps,
+} from '../harness/jit.js';
+import type { RequestJson } from '../harness/jit.js';
 import { sampleValue, startStack } from '../harness/stack.js';
 import type { AuditLine, Stack } from '../harness/stack.js';
-import { TEST_USERS } from '../harness/users.js';
 
 /**
  * Issue 14 / SPEC §13, the person-facing flow on every route host: a denied person asks from the
@@ -12,128 +20,18 @@ import { TEST_USERS } from '../harness/users.js';
  * person in on the next request until it expires. Real IdP, real upstream, real gateway.
  */
 
-const ALICE_OTP = TEST_USERS.find((u) => u.username === 'alice')!.otp!;
-const ERIN_OTP = '135790';
-
-const person = (name: string, groups: string[], extra: Partial<IdpUser> = {}): IdpUser => ({
-  sub: name,
-  username: name,
-  password: `pw-${name}`,
-  email: `${name}@corp.example`,
-  name: name[0]!.toUpperCase() + name.slice(1),
-  groups,
-  ...extra,
-});
-
-// alice approves (engineering, has a second factor); bob, frank, gina and hank ask; carol is
-// nobody's approver; erin is an approver who also asks, and erin-alt is another account of hers
-// at the IdP (another sub, the same email).
-const USERS: readonly IdpUser[] = [
-  ...TEST_USERS,
-  person('erin', ['engineering'], { otp: ERIN_OTP }),
-  person('erin-alt', ['engineering'], { email: 'Erin@corp.example', otp: ERIN_OTP }),
-  person('frank', ['sales']),
-  person('gina', ['sales']),
-  person('hank', ['sales']),
-];
-
-const ROUTES = (upstream: string) => `version: 1
-routes:
-  - name: admin
-    host: admin.test
-    upstream: ${upstream}
-    policy:
-      allow:
-        - { grant: admin-access }
-    jit:
-      grant: admin-access
-      max_duration: 2h
-      approvers: { groups: [engineering] }
-      require_reason: true
-  - name: wiki
-    host: wiki.test
-    upstream: ${upstream}
-    policy:
-      allow:
-        - { grant: wiki-edit }
-    jit: { grant: wiki-edit, max_duration: 20m, approvers: { emails: [alice@corp.example] } }
-`;
-
-const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
-const JSON_ACCEPT = { accept: 'application/json' };
-
 let stack: Stack;
 let offsetMs = 0;
+const { browserOf, csrfOf, post, ask, accessJson, decide } = jitSteps(() => stack);
 
 beforeAll(async () => {
-  stack = await startStack({ routes: ROUTES, users: USERS, now: () => Date.now() + offsetMs });
+  stack = await startStack({
+    routes: JIT_ROUTES,
+    users: JIT_USERS,
+    now: () => Date.now() + offsetMs,
+  });
 });
 afterAll(() => stack.close());
-
-/** A browser signed in as `user` (with a second factor when `otp` is given), landed on `path`. */
-async function browserOf(user: string, host = 'admin.test', path = '/', otp?: string) {
-  const client = new TestClient();
-  const landed = await stack.login(client, user, stack.url(host, path), otp ? { otp } : {});
-  return { client, landed };
-}
-
-function hiddenField(page: string, name: string): string | undefined {
-  return new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(page)?.[1];
-}
-
-/** The session's form token, from the sign-out confirmation page (every session has one). */
-async function csrfOf(client: TestClient, host = 'admin.test'): Promise<string> {
-  const page = await client.navigate(stack.url(host, '/.ztna/logout'));
-  const csrf = hiddenField(page.text, 'csrf');
-  if (csrf === undefined) throw new Error('no csrf on the sign-out page');
-  return csrf;
-}
-
-function post(
-  client: TestClient,
-  path: string,
-  fields: Record<string, string>,
-  host = 'admin.test',
-) {
-  return client.request(stack.url(host, path), {
-    method: 'POST',
-    headers: FORM,
-    body: new URLSearchParams(fields).toString(),
-  });
-}
-
-async function ask(
-  client: TestClient,
-  fields: Partial<Record<'grant' | 'duration' | 'reason' | 'rd' | 'csrf', string>> = {},
-  host = 'admin.test',
-): Promise<Reply> {
-  const csrf = fields.csrf ?? (await csrfOf(client, host));
-  return post(
-    client,
-    '/.ztna/access/request',
-    { grant: 'admin-access', duration: '15m', reason: 'incident 42', rd: '/', ...fields, csrf },
-    host,
-  );
-}
-
-interface RequestJson {
-  id: string;
-  grant: string;
-  user: string;
-  duration_s: number;
-  reason: string;
-}
-
-async function accessJson(client: TestClient, host = 'admin.test') {
-  const reply = await client.request(stack.url(host, '/.ztna/access'), { headers: JSON_ACCEPT });
-  expect(reply.status).toBe(200);
-  return reply.json<{
-    grants: { grant: string; expires_at: string }[];
-    requests: RequestJson[];
-    to_decide: RequestJson[];
-    decide_needs_mfa: boolean;
-  }>();
-}
 
 /** alice, signed in with her second factor: the approver. */
 let alice: TestClient;
@@ -147,16 +45,6 @@ function jitLines(event: string, forUser: string): AuditLine[] {
 
 async function jitCount(event: string): Promise<number> {
   return sampleValue(await stack.metrics(), 'ztna_jit_events_total', { event });
-}
-
-function decide(
-  client: TestClient,
-  csrf: string,
-  id: string,
-  decision: 'approve' | 'reject',
-  note = '',
-) {
-  return post(client, '/.ztna/access/decide', { csrf, id, decision, note });
 }
 
 beforeAll(async () => {
@@ -500,11 +388,14 @@ describe('deciding at /.ztna/access', () => {
     const [request] = await pendingFor('gina');
     const second = (await browserOf('erin', 'admin.test', '/.ztna/access', ERIN_OTP)).client;
     const [aliceCsrf, erinCsrf] = [await csrfOf(alice), await csrfOf(second)];
-    const replies = await Promise.all([
-      decide(alice, aliceCsrf, request!.id, 'approve'),
-      decide(second, erinCsrf, request!.id, 'approve'),
-    ]);
-    expect(replies.map((r) => r.status).sort()).toEqual([303, 409]);
+    // Both approvers click, each several times: all of them read the request as pending first.
+    const replies = await Promise.all(
+      [1, 2, 3, 4].flatMap(() => [
+        decide(alice, aliceCsrf, request!.id, 'approve'),
+        decide(second, erinCsrf, request!.id, 'approve'),
+      ]),
+    );
+    expect(replies.map((r) => r.status).sort()).toEqual([303, 409, 409, 409, 409, 409, 409, 409]);
     expect((await accessJson(gina)).grants).toHaveLength(1);
     await stack.auditLine((l) => l.jit === 'approved' && l.for === 'gina@corp.example');
     expect(jitLines('approved', 'gina')).toHaveLength(1);
