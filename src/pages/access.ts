@@ -69,7 +69,7 @@ function decisionFormHtml(request: AccessRequest, csrf: string): SafeHtml {
     <form method="post" action="/.ztna/access/decide">
       <input type="hidden" name="csrf" value="${csrf}" />
       <input type="hidden" name="id" value="${request.id}" />
-      <label for="${noteId}">Note (optional)</label>
+      <label for="${noteId}">Why you reject it (optional, kept in the audit log)</label>
       <input type="text" id="${noteId}" name="note" maxlength="500" />
       <div class="actions">
         <button type="submit" name="decision" value="approve">Approve</button>
