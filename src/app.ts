@@ -234,6 +234,8 @@ function createParts(deps: GatewayDeps) {
         now,
       }),
       signInLimiter: createRateLimiter({ perMinute: settings.limits.failedSignInsPerMinute }),
+      grants: deps.store.grants,
+      recordJit,
     }),
   );
   endpoints.use(createErrorHandler(sources.observe, renderHttp));

@@ -102,6 +102,42 @@ export const ERROR_CODES = {
     title: 'Sign-out not confirmed',
     message: 'The sign-out form expired. Open the sign-out page again.',
   },
+  ZTNA_ERR_ACCESS_FORM_INVALID: {
+    status: 400,
+    title: 'Request not accepted',
+    message: 'The access form was not filled in as it should be. Nothing was changed.',
+  },
+  ZTNA_ERR_ACCESS_CSRF: {
+    status: 403,
+    title: 'Form expired',
+    message: 'The access form expired or came from another page. Open the page again.',
+  },
+  ZTNA_ERR_ACCESS_NOT_APPROVER: {
+    status: 403,
+    title: 'Not an approver',
+    message: 'You are not among the approvers of this request.',
+  },
+  ZTNA_ERR_ACCESS_MFA_REQUIRED: {
+    status: 403,
+    title: 'Second factor required',
+    message:
+      'Deciding access requests needs a sign-in with a second factor. Open the access page to sign in again.',
+  },
+  ZTNA_ERR_ACCESS_SELF_APPROVAL: {
+    status: 403,
+    title: 'Not your decision',
+    message: 'Nobody decides their own access request: another approver has to.',
+  },
+  ZTNA_ERR_ACCESS_ALREADY_DECIDED: {
+    status: 409,
+    title: 'Already decided',
+    message: 'This request was decided already, or withdrawn. Nothing was changed.',
+  },
+  ZTNA_ERR_ACCESS_ALREADY_GRANTED: {
+    status: 409,
+    title: 'Access already given',
+    message: 'You hold this access already. Reload the application.',
+  },
   ZTNA_ERR_RATE_LIMITED: {
     status: 429,
     title: 'Too many sign-in attempts',

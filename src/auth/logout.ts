@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
@@ -11,6 +10,7 @@ import type { PageSender } from '../pages/render.js';
 import type { CookieNames } from '../session/cookie-names.js';
 import type { OidcClient } from './oidc-client.js';
 import { describe } from './oidc-client.js';
+import { sameToken } from '../lib/same-token.js';
 
 export interface LogoutDeps {
   readonly oidc: OidcClient;
@@ -23,13 +23,6 @@ export interface LogoutDeps {
   readonly onSessionEnded: (sid: string) => void;
   /** Counts a failed sign-in against the client's address: a CSRF failure is one. */
   readonly onSignInFailed: (context: RequestContext) => void;
-}
-
-function sameToken(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** /.ztna/logout (GET confirm, POST sign out) and /.ztna/signed-out (SPEC §9). */

@@ -17,6 +17,10 @@ import type { HttpRenderer } from '../pipeline/render-http.js';
 import { identifyBrowser, settle } from '../pipeline/run.js';
 import type { PipelineSources } from '../pipeline/sources.js';
 import { isAnswer } from '../pipeline/answer.js';
+import type { JitRecorder } from '../jit/events.js';
+import type { GrantStore } from '../jit/grant-store.js';
+import { granteeOf } from '../jit/grants.js';
+import { createAccessHandlers } from './access.js';
 
 export interface ReservedDeps
   extends Omit<CallbackDeps, 'onSignInFailed'>, Pick<LogoutDeps, 'onSessionEnded'> {
@@ -38,6 +42,9 @@ export interface ReservedDeps
   readonly backchannelLogout: RequestHandler;
   /** `POST /.ztna/ssf`: Shared Signals push delivery (endpoints/shared-signals.ts). */
   readonly sharedSignals: RequestHandler;
+  /** Just-in-time requests and grants (SPEC §13): /.ztna/access and /.ztna/me. */
+  readonly grants: GrantStore;
+  readonly recordJit: JitRecorder;
 }
 
 /** Answers with a pipeline answer: recorded and rendered like any other. */
@@ -90,6 +97,19 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     logout.logout,
   );
   router.get('/.ztna/signed-out', logout.signedOut);
+  // Just-in-time access (SPEC §13): forms as small as the sign-out form, plus a reason.
+  const access = createAccessHandlers(deps);
+  router.get('/.ztna/access', access.page);
+  router.post(
+    '/.ztna/access/request',
+    express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 8 }),
+    access.request,
+  );
+  router.post(
+    '/.ztna/access/decide',
+    express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 8 }),
+    access.decide,
+  );
   router.post(
     '/.ztna/backchannel-logout',
     express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 4 }),
@@ -128,6 +148,8 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
       profile,
       failed: check(known.posture.facts, now),
     }));
+    const grantee = granteeOf(data.user);
+    const grants = grantee === undefined ? [] : await deps.grants.grantsOf(grantee, now);
     const facts = {
       createdAt: data.createdAt,
       expiresAt: data.createdAt + deps.sessionMaxAgeMs,
@@ -136,7 +158,7 @@ export function createReservedEndpoints(deps: ReservedDeps): RequestHandler {
     deps.sendPage(
       req,
       res,
-      mePage(data.user, facts, known.posture, verdicts, now),
+      mePage(data.user, facts, known.posture, verdicts, grants, now),
       context.requestId,
     );
   });

@@ -1,5 +1,7 @@
 import type { Decision } from '../policy/reasons.js';
 import type { Identity } from '../policy/types.js';
+import type { AccessOffer } from '../jit/offer.js';
+import { accessOfferHtml, accessOfferJson } from './access-offer.js';
 import { html } from './render.js';
 import type { Page } from './render.js';
 
@@ -26,11 +28,15 @@ export function explainDenial(decision: Decision): string {
   }
 }
 
-/** 403 page (or JSON) for a policy denial. */
+/**
+ * 403 page (or JSON) for a policy denial. With `access`, the policy offers just-in-time access:
+ * the page offers to ask for it, or says the person's request is waiting (SPEC §13).
+ */
 export function denyPage(
   decision: Decision,
   routeName: string,
   identity: Identity | undefined,
+  access?: AccessOffer,
 ): Page {
   const who = identity?.email ?? identity?.sub;
   return {
@@ -39,7 +45,13 @@ export function denyPage(
     body: html`<h1>Access denied</h1>
       <p>${explainDenial(decision)}</p>
       ${who === undefined ? '' : html`<p>You are signed in as <strong>${who}</strong>. <a href="/.ztna/logout">Sign in as someone else</a></p>`}
+      ${access === undefined ? '' : accessOfferHtml(access)}
       <p class="meta">Reason: <span class="mono">${decision.reason}</span></p>`,
-    json: { error: 'ZTNA_ERR_POLICY_DENIED', reason: decision.reason, route: routeName },
+    json: {
+      error: 'ZTNA_ERR_POLICY_DENIED',
+      reason: decision.reason,
+      route: routeName,
+      ...(access !== undefined && { jit: accessOfferJson(access) }),
+    },
   };
 }

@@ -2,6 +2,8 @@ import { formatDuration } from '../lib/duration.js';
 import type { Identity } from '../policy/types.js';
 import type { PostureCheck, PostureFacts } from '../posture/facts.js';
 import type { CollectedPosture } from '../posture/collect.js';
+import type { Grant } from '../jit/grants.js';
+import { timeHtml } from './access-offer.js';
 import { html } from './render.js';
 import type { Page } from './render.js';
 
@@ -32,6 +34,11 @@ function age(ms: number): string {
   return seconds === 0 ? 'just now' : `${formatDuration(seconds * 1000)} ago`;
 }
 
+/** Time left, to the minute started: a grant with 30 s left still shows `1m`. */
+function remaining(ms: number): string {
+  return formatDuration(Math.max(1, Math.ceil(ms / 60_000)) * 60_000);
+}
+
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
 }
@@ -56,6 +63,7 @@ export function mePage(
   session: SessionFacts,
   posture: CollectedPosture,
   verdicts: readonly ProfileVerdict[],
+  grants: readonly Grant[],
   now: number,
 ): Page {
   const facts = posture.facts;
@@ -135,6 +143,20 @@ export function mePage(
           <td class="mono">${session.deviceId ?? '(none yet)'}</td>
         </tr>
       </table>
+      <h2>Temporary access</h2>
+      ${
+        grants.length === 0
+          ? html`<p>None. <a href="/.ztna/access">Your access requests</a></p>`
+          : html`<table>
+              ${grants.map(
+                (g) =>
+                  html`<tr>
+                    <th class="mono">${g.grant}</th>
+                    <td>until ${timeHtml(g.expiresAt)} (${remaining(g.expiresAt - now)} left)</td>
+                  </tr>`,
+              )}
+            </table>`
+      }
       <h1>This device</h1>
       <table>
         ${deviceRows}${verdictRows}
@@ -152,6 +174,10 @@ export function mePage(
         expires_at: new Date(session.expiresAt).toISOString(),
         device_id: session.deviceId ?? null,
       },
+      grants: grants.map((g) => ({
+        grant: g.grant,
+        expires_at: new Date(g.expiresAt).toISOString(),
+      })),
       device: {
         source: posture.source,
         posture: postureJson(facts, now),

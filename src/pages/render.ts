@@ -9,7 +9,11 @@ main{max-width:36rem;margin:10vh auto;background:#fff;padding:2rem 2.5rem;border
 h1{font-size:1.4rem;margin:0 0 1rem}p{margin:.6rem 0}code,.mono{font-family:ui-monospace,monospace;font-size:.9em}
 .meta{color:#5b6475;font-size:.85rem;margin-top:1.5rem;border-top:1px solid #e3e6eb;padding-top:.8rem}
 button,.button{font:inherit;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer;text-decoration:none;display:inline-block}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eef0f3;vertical-align:top}`;
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eef0f3;vertical-align:top}
+h2{font-size:1.1rem;margin:1.6rem 0 .6rem}label{display:block;font-weight:600;margin:.9rem 0 .3rem}
+select,textarea,input[type=text]{font:inherit;width:100%;box-sizing:border-box;padding:.4rem .5rem;border:1px solid #6b7385;border-radius:6px;background:#fff;color:inherit}
+form .actions{margin-top:1rem;display:flex;gap:.6rem}button.secondary{background:#fff;color:#1d2330;border:1px solid #6b7385}
+.notice{background:#eef3ff;border-left:4px solid #2f5bd3;padding:.6rem .9rem;margin:1rem 0}.request{border:1px solid #e3e6eb;border-radius:6px;padding:.8rem 1rem;margin:.8rem 0}`;
 
 // The one inline stylesheet is allowed by hash: no 'unsafe-inline' on gateway pages.
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;

@@ -11,7 +11,7 @@ export function pageFor(answer: Answer, context: RequestContext): Page {
     case 'refuse':
       return errorPage(answer.code);
     case 'deny':
-      return denyPage(answer.decision, answer.routeName, context.identity);
+      return denyPage(answer.decision, answer.routeName, context.identity, answer.access);
     case 'step_up': {
       const page = errorPage('ZTNA_ERR_STEP_UP_REQUIRED');
       return {
