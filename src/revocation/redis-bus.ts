@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createRedisClient } from '../session/redis-store.js';
+import { closeRedisClient, createRedisClient } from '../session/redis-store.js';
 import { readRevocation } from './bus.js';
 import type { Revocation, RevocationBus } from './bus.js';
 
@@ -54,7 +54,7 @@ export function createRedisRevocationBus(url: string, log: Logger): RevocationBu
       listeners.push(listener);
     },
     async close() {
-      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+      await Promise.allSettled([closeRedisClient(publisher), closeRedisClient(subscriber)]);
     },
   };
 }

@@ -45,6 +45,23 @@ export function createRedisClient(url: string, log: Logger): Client {
   return client;
 }
 
+/**
+ * Closes a client without waiting on an outage: QUIT when Redis answers (pending replies
+ * arrive first), otherwise the socket is dropped. A QUIT on a client that is reconnecting
+ * waits for a connection that may never come, and would hang the gateway's shutdown.
+ */
+export async function closeRedisClient(client: Client): Promise<void> {
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.destroy();
+  }
+}
+
 function unavailable(cause: unknown): GatewayError {
   return new GatewayError('ZTNA_ERR_SESSION_STORE_UNAVAILABLE', { cause });
 }
@@ -199,10 +216,6 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
   }
 
   async shutdown(): Promise<void> {
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.destroy();
-    }
+    await closeRedisClient(this.redis);
   }
 }
