@@ -1,53 +1,27 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { Page } from 'playwright-core';
-import { createLoggers } from '../../src/audit/loggers.js';
-import type { RunningGateway } from '../../src/gateway/start.js';
-import { runDemo } from '../../src/demo/run-demo.js';
 import { launchBrowser } from '../harness/browser.js';
+import { signInAtDemoIdp as signIn, startCapturedDemo } from '../harness/demo.js';
+import type { CapturedDemo } from '../harness/demo.js';
 import { eventually } from '../harness/eventually.js';
 
 // The quick start a new user gets from `npm start`, driven in a real browser.
-let demo: RunningGateway;
-let banner: string[];
+let started: CapturedDemo;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
-const audit: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  banner = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, done) {
-      for (const line of chunk.toString().split('\n'))
-        if (line.startsWith('{')) audit.push(JSON.parse(line));
-      done();
-    },
-  });
-  demo = await runDemo({
-    listen: '127.0.0.1:0',
-    print: (line) => banner.push(line),
-    loggers: createLoggers('info', sink),
-  });
+  started = await startCapturedDemo();
   browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await demo?.close();
+  await started?.close();
 });
 
-const url = (host: string, path = '/') =>
-  `http://${host}.localhost:${demo.proxyAddress.port}${path}`;
-
-async function signIn(page: Page, username: string, otp?: string): Promise<void> {
-  await page.waitForSelector('input[name=username]');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', 'demo');
-  if (otp !== undefined) await page.fill('input[name=otp]', otp);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-}
+const url = (host: string, path = '/') => started.url(host, path);
 
 test('the banner says what to open and who can sign in', () => {
-  const text = banner.join('\n');
+  const text = started.banner.join('\n');
   expect(text).toContain(url('app'));
   expect(text).toContain(url('admin'));
   expect(text).toMatch(/alice \(engineering/);
@@ -97,7 +71,7 @@ test('bob is denied the admin app with a page that says why', async () => {
   await expect(page.textContent('h1')).resolves.toBe('Access denied');
   await expect(page.textContent('main')).resolves.toContain('bob@corp.example');
   const denied = await eventually(() =>
-    audit.find((l) => l.type === 'audit' && l.decision === 'deny' && l.sub === 'bob'),
+    started.logLines.find((l) => l.type === 'audit' && l.decision === 'deny' && l.sub === 'bob'),
   );
   expect(denied).toMatchObject({
     route: 'demo-admin',

@@ -1,12 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createLoggers } from '../../src/audit/loggers.js';
-import type { RunningGateway } from '../../src/gateway/start.js';
-import { runDemo } from '../../src/demo/run-demo.js';
 import { launchBrowser } from '../harness/browser.js';
+import { signInAtDemoIdp as signIn, startCapturedDemo } from '../harness/demo.js';
+import type { CapturedDemo } from '../harness/demo.js';
 import { eventually } from '../harness/eventually.js';
 
 /**
@@ -18,51 +16,29 @@ import { eventually } from '../harness/eventually.js';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'jit-journey');
 const HOUR = 3_600_000;
 
-let demo: RunningGateway;
+let started: CapturedDemo;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let offsetMs = 0;
-const audit: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
-  const sink = new Writable({
-    write(chunk: Buffer, _e, done) {
-      for (const line of chunk.toString().split('\n'))
-        if (line.startsWith('{')) audit.push(JSON.parse(line));
-      done();
-    },
-  });
-  demo = await runDemo({
-    listen: '127.0.0.1:0',
-    print: () => undefined,
-    loggers: createLoggers('info', sink),
-    now: () => Date.now() + offsetMs,
-  });
+  started = await startCapturedDemo({ now: () => Date.now() + offsetMs });
   browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await demo?.close();
+  await started?.close();
 });
 
-const url = (host: string, path = '/') =>
-  `http://${host}.localhost:${demo.proxyAddress.port}${path}`;
-
-async function signIn(page: Page, username: string, otp?: string): Promise<void> {
-  await page.waitForSelector('input[name=username]');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', 'demo');
-  if (otp !== undefined) await page.fill('input[name=otp]', otp);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-}
+const url = (host: string, path = '/') => started.url(host, path);
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
 const jitLine = (event: string) =>
-  eventually(() => audit.find((l) => l.type === 'audit' && l.jit === event));
+  eventually(() => started.logLines.find((l) => l.type === 'audit' && l.jit === event));
 
 let bob: BrowserContext;
 let bobPage: Page;
@@ -141,7 +117,7 @@ test('4. once the hour has passed, bob is denied again', async () => {
   expect(response?.status()).toBe(403);
   await expect(bobPage.textContent('h1')).resolves.toBe('Access denied');
   await shot(bobPage, '09-bob-denied-after-expiry');
-  await demo.expireGrants();
+  await started.demo.expireGrants();
   expect(await jitLine('expired')).toMatchObject({ grant: 'demo-admin', for_sub: 'bob' });
   await bob.close();
 }, 60_000);
