@@ -94,7 +94,7 @@ function createParts(deps: GatewayDeps) {
     clockSkewMs: settings.posture.clockSkewMs,
     log,
   });
-  const webSockets = createWebSocketRegistry(deps.store, log);
+  const webSockets = createWebSocketRegistry(deps.store, log, undefined, now);
   // Lag is wall-clock time across instances: the injected clock of tests moves in hours.
   const observeLag = (source: RevocationSource, at: number) =>
     metrics.revocationLag.observe({ source }, Math.max(0, Date.now() - at) / 1000);
@@ -350,7 +350,11 @@ export function createApp(deps: GatewayDeps) {
       return parts.record(req, undefined, result.context, 401);
     }
     const grant = grantUsedBy(result.context.decision, result.context.grants);
-    if (grant !== undefined) parts.webSockets.holdGrant(grant.id, socket);
+    if (grant !== undefined && !parts.webSockets.holdGrant(grant, socket)) {
+      const decision = { effect: 'deny', reason: 'deny:grant' } as const;
+      settle(result.context, { answer: 'deny', decision, routeName: result.context.route.name });
+      return parts.record(req, undefined, result.context, 403);
+    }
     forwardUpgrade(parts.forwarder.deps, req, socket, head, result.context, assertion, (done) =>
       upgradeDone(req, socket, result.context, done),
     );

@@ -21,14 +21,16 @@ export interface GrantStore {
   request(request: AccessRequest): Promise<{ request: AccessRequest; created: boolean }>;
   /** The requests waiting for a decision, oldest first. */
   pending(): Promise<AccessRequest[]>;
+  /** This person's request for this grant, if one is waiting (the deny page asks on every denial). */
+  pendingOf(user: Grantee, grant: string): Promise<AccessRequest | undefined>;
   /** Removes a pending request and returns it, or undefined when it was decided already. */
   takeRequest(id: string): Promise<AccessRequest | undefined>;
   issue(grant: Grant): Promise<void>;
-  /** A person's grants still running at `now` (found by sub or email). */
+  /** The grants a person holds (see `heldBy`) still running at `now`. */
   grantsOf(user: Grantee, now: number): Promise<Grant[]>;
   /** Every grant still running at `now`, soonest expiry first. */
   list(now: number): Promise<Grant[]>;
-  /** Removes the matching grants; returns those removed by this call. */
+  /** Removes the matching grants (a user's: see `isFor`); returns those removed by this call. */
   revoke(match: GrantMatch): Promise<Grant[]>;
   /** Removes and returns the grants that ran out by `now`. */
   takeExpired(now: number): Promise<Grant[]>;
@@ -38,11 +40,26 @@ export interface GrantStore {
 }
 
 /** The request key that makes a second identical request return the first. */
-export function requestDedupKey(request: AccessRequest): string {
+export function requestDedupKey(request: Pick<AccessRequest, 'grant' | 'user'>): string {
   return `${request.grant}\n${request.user.sub ?? ''}\n${request.user.email ?? ''}`;
 }
 
-/** Whether a grant or request belongs to a person (same sub, or same email). */
+/**
+ * Whether a person holds a grant, or made a request: the account it was given to. A grant born
+ * of a request names the requester's sub, and only that account holds it: the approver approved
+ * one account, not every account the IdP gives the same email (a duplicate or a reassigned
+ * mailbox). A grant an admin issued to an email alone is held by whoever signs in with that
+ * email, verified (`granteeOf` drops unverified ones).
+ */
+export function heldBy(record: { readonly user: Grantee }, person: Grantee): boolean {
+  if (record.user.sub !== undefined) return record.user.sub === person.sub;
+  return record.user.email !== undefined && record.user.email === person.email?.toLowerCase();
+}
+
+/**
+ * Whether a grant or request concerns a user an admin named, by sub or by email: what the admin
+ * API lists and revokes (an admin revoking `bob@corp.example` means every grant of bob's).
+ */
 export function isFor(record: { readonly user: Grantee }, user: Grantee): boolean {
   return (
     (user.sub !== undefined && record.user.sub === user.sub) ||

@@ -1,5 +1,5 @@
 import type { AccessRequest, Grant, Grantee } from './grants.js';
-import { PENDING_REQUEST_TTL_MS, isFor, requestDedupKey } from './grant-store.js';
+import { PENDING_REQUEST_TTL_MS, heldBy, isFor, requestDedupKey } from './grant-store.js';
 import type { GrantMatch, GrantStore } from './grant-store.js';
 
 /**
@@ -29,6 +29,10 @@ export class MemoryGrantStore implements GrantStore {
       .map((r) => ({ ...r }));
   }
 
+  async pendingOf(user: Grantee, grant: string): Promise<AccessRequest | undefined> {
+    return (await this.pending()).find((r) => r.grant === grant && heldBy(r, user));
+  }
+
   async takeRequest(id: string): Promise<AccessRequest | undefined> {
     this.dropStaleRequests();
     const request = this.requests.get(id);
@@ -41,7 +45,7 @@ export class MemoryGrantStore implements GrantStore {
   }
 
   async grantsOf(user: Grantee, now: number): Promise<Grant[]> {
-    return (await this.list(now)).filter((g) => isFor(g, user));
+    return (await this.list(now)).filter((g) => heldBy(g, user));
   }
 
   async list(now: number): Promise<Grant[]> {

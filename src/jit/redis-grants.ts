@@ -1,7 +1,7 @@
 import type { createClient } from 'redis';
 import type { AccessRequest, Grant, Grantee } from './grants.js';
 import { granteeKeys } from './grants.js';
-import { PENDING_REQUEST_TTL_MS, isFor, requestDedupKey } from './grant-store.js';
+import { PENDING_REQUEST_TTL_MS, heldBy, isFor, requestDedupKey } from './grant-store.js';
 import type { GrantMatch, GrantStore } from './grant-store.js';
 
 type Client = ReturnType<typeof createClient>;
@@ -80,11 +80,23 @@ export class RedisGrantStore implements GrantStore {
     await multi.exec();
   }
 
+  async pendingOf(user: Grantee, grant: string): Promise<AccessRequest | undefined> {
+    // The de-dup key names the person's waiting request: two reads, not a scan of every request.
+    const id = await this.redis.get(REQUEST_BY + requestDedupKey({ grant, user }));
+    if (id === null) return undefined;
+    const request = parse<AccessRequest>(await this.redis.get(REQUEST + id));
+    return request !== undefined && heldBy(request, user) ? request : undefined;
+  }
+
   async grantsOf(user: Grantee, now: number): Promise<Grant[]> {
+    return (await this.indexedUnder(user)).filter((g) => g.expiresAt > now && heldBy(g, user));
+  }
+
+  /** The grants indexed under a user's sub or email, running or not. */
+  private async indexedUnder(user: Grantee): Promise<Grant[]> {
     const keys = granteeKeys(user).map((key) => USER + key);
     if (keys.length === 0) return [];
-    const ids = await this.redis.sUnion(keys);
-    return (await this.read(ids)).filter((g) => g.expiresAt > now && isFor(g, user));
+    return this.read(await this.redis.sUnion(keys));
   }
 
   async list(now: number): Promise<Grant[]> {
@@ -94,9 +106,9 @@ export class RedisGrantStore implements GrantStore {
 
   async revoke(match: GrantMatch): Promise<Grant[]> {
     if ('id' in match) return this.take([match.id]);
-    const mine = await this.grantsOf(match.user, 0);
+    const theirs = (await this.indexedUnder(match.user)).filter((g) => isFor(g, match.user));
     return this.take(
-      mine.filter((g) => match.grant === undefined || g.grant === match.grant).map((g) => g.id),
+      theirs.filter((g) => match.grant === undefined || g.grant === match.grant).map((g) => g.id),
     );
   }
 

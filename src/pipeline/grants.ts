@@ -1,25 +1,28 @@
 import type { Grant } from '../jit/grants.js';
 import type { Answer } from './answer.js';
 import type { Inspected } from './context.js';
+import type { Identity } from '../policy/types.js';
 import type { Decision } from '../policy/reasons.js';
 import type { PipelineSources } from './sources.js';
 
 /**
  * Step 4b: the person's just-in-time grants (SPEC §13), read from the store only on routes whose
  * policy tests a grant, and only for people (workloads never hold grants). Every other request
- * pays nothing for the feature.
+ * pays nothing for the feature, not even an await: the caller asks `readsGrants` first.
  */
+export function readsGrants(context: Inspected): context is Inspected & {
+  readonly identity: Identity;
+} {
+  return (
+    context.route.access.usesGrants && context.auth === 'session' && context.identity !== undefined
+  );
+}
+
 export async function readGrants(
-  context: Inspected,
+  context: Inspected & { readonly identity: Identity },
   sources: PipelineSources,
-): Promise<{ readonly grants: readonly Grant[] | undefined }> {
-  if (
-    !context.route.access.usesGrants ||
-    context.auth !== 'session' ||
-    context.identity === undefined
-  )
-    return { grants: undefined };
-  return { grants: await sources.grantsOf(context.identity, sources.now()) };
+): Promise<readonly Grant[]> {
+  return sources.grantsOf(context.identity, sources.now());
 }
 
 /** The grant an allowed request used, when the rule that allowed it tests one. */

@@ -13,7 +13,7 @@ import type {
 } from './context.js';
 import { advance } from './context.js';
 import { decide } from './decide.js';
-import { offerAccess, readGrants } from './grants.js';
+import { offerAccess, readGrants, readsGrants } from './grants.js';
 import { inspectDevice } from './device.js';
 import { canonicalize, route } from './resolve.js';
 import type { PipelineSources } from './sources.js';
@@ -73,10 +73,15 @@ async function authorize(
   const device = await inspectDevice(authenticated, head, sources);
   if (isAnswer(device)) return settle(context, device);
   const inspected = advance(authenticated, device);
-  const granted = advance(inspected, await readGrants(inspected, sources));
+  const grants = readsGrants(inspected) ? await readGrants(inspected, sources) : undefined;
+  const granted = advance(inspected, { grants });
 
   const decided = decide(granted, sources);
-  if (isAnswer(decided)) return settle(context, await offerAccess(granted, decided, sources));
+  if (isAnswer(decided)) {
+    const offered =
+      decided.answer === 'deny' ? await offerAccess(granted, decided, sources) : decided;
+    return settle(context, offered);
+  }
   return settleForward(advance(granted, decided));
 }
 

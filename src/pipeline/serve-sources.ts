@@ -9,7 +9,6 @@ import type { SessionReader } from '../session/read-session.js';
 import type { GatewayStore } from '../session/store.js';
 import type { Observer, PipelineSources } from './sources.js';
 import { granteeOf } from '../jit/grants.js';
-import { isFor } from '../jit/grant-store.js';
 import type { JitRecorder } from '../jit/events.js';
 
 export interface ServeSourcesDeps {
@@ -72,7 +71,7 @@ export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
     pendingRequestOf: async (identity, grant) => {
       const grantee = granteeOf(identity);
       if (grantee === undefined) return undefined;
-      return (await store.grants.pending()).find((r) => r.grant === grant && isFor(r, grantee));
+      return store.grants.pendingOf(grantee, grant);
     },
     grantUsed: (grant, requestId) => {
       // Once per grant, whichever instance sees the first use; never delays the request.

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { GatewayStore } from '../session/store.js';
+import type { Grant } from '../jit/grants.js';
 
 /**
  * Open WebSockets by session (SPEC §5: open WebSockets of a session are closed when that session
@@ -11,10 +12,17 @@ import type { GatewayStore } from '../session/store.js';
 /** Longer than any upgrade takes from its session read to its registration. */
 const ENDED_MEMORY_MS = 60_000;
 
-export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepMs = 15_000) {
+export function createWebSocketRegistry(
+  store: GatewayStore,
+  log: Logger,
+  sweepMs = 15_000,
+  now: () => number = Date.now,
+) {
   const bySession = new Map<string, Set<Socket>>();
   /** Sockets a just-in-time grant let through, by grant id: they close when it ends. */
-  const byGrant = new Map<string, Set<Socket>>();
+  const byGrant = new Map<string, { readonly expiresAt: number; readonly sockets: Set<Socket> }>();
+  /** Grants ended lately (id → until, epoch ms), for the same gap as `ended` below. */
+  const endedGrants = new Map<string, number>();
   /**
    * Sessions ended lately (sid → until, epoch ms). An upgrade authorized just before its
    * session ended registers after the end was enforced; it must not slip through the gap
@@ -23,12 +31,43 @@ export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepM
   const ended = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
 
-  function forgetOldEnds(now: number): void {
+  function forgetOldEnds(at: number): void {
     // Insertion order is end order: stop at the first one still remembered.
-    for (const [sid, until] of ended) {
-      if (until > now) break;
-      ended.delete(sid);
+    for (const memory of [ended, endedGrants])
+      for (const [id, until] of memory) {
+        if (until > at) break;
+        memory.delete(id);
+      }
+  }
+
+  function closeGrant(id: string): number {
+    const at = Date.now();
+    forgetOldEnds(at);
+    endedGrants.delete(id);
+    endedGrants.set(id, at + ENDED_MEMORY_MS);
+    const held = byGrant.get(id);
+    if (held === undefined) return 0;
+    byGrant.delete(id);
+    for (const socket of held.sockets) socket.destroy();
+    return held.sockets.size;
+  }
+
+  /**
+   * Grant sockets whose grant ran out by this instance's clock, or is gone from the store: the
+   * safety net when the message of another instance's revocation or expiry sweep was lost.
+   */
+  async function sweepGrants(): Promise<void> {
+    if (byGrant.size === 0) return;
+    const at = now();
+    let running: Set<string>;
+    try {
+      running = new Set((await store.grants.list(at)).map((g) => g.id));
+    } catch {
+      return; // A store error is not a revocation (as for sessions below).
     }
+    for (const [id, held] of [...byGrant])
+      if (held.expiresAt <= at || !running.has(id))
+        log.info({ sockets: closeGrant(id) }, 'closed WebSockets of an ended grant');
   }
 
   function closeSession(sid: string): number {
@@ -44,6 +83,7 @@ export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepM
   }
 
   async function sweep(): Promise<void> {
+    await sweepGrants();
     for (const sid of [...bySession.keys()]) {
       const alive = await new Promise<boolean>((resolve) =>
         store.get(sid, (error, data) =>
@@ -78,27 +118,30 @@ export function createWebSocketRegistry(store: GatewayStore, log: Logger, sweepM
     },
     /**
      * Tracks a socket that a just-in-time grant let through (SPEC §13): revoking or expiring the
-     * grant closes it, whatever happens to the session.
+     * grant closes it, whatever happens to the session. False (and the socket is destroyed)
+     * when the grant ended since the pipeline read it.
      */
-    holdGrant(grantId: string, socket: Socket): void {
-      let sockets = byGrant.get(grantId);
-      if (sockets === undefined) byGrant.set(grantId, (sockets = new Set()));
+    holdGrant(grant: Grant, socket: Socket): boolean {
+      forgetOldEnds(Date.now());
+      // Ended since the pipeline read it (revoked while the upgrade was being authorized).
+      if (endedGrants.has(grant.id) || grant.expiresAt <= now()) {
+        socket.destroy();
+        return false;
+      }
+      let held = byGrant.get(grant.id);
+      if (held === undefined)
+        byGrant.set(grant.id, (held = { expiresAt: grant.expiresAt, sockets: new Set() }));
+      const { sockets } = held;
       sockets.add(socket);
       socket.once('close', () => {
         sockets.delete(socket);
-        if (sockets.size === 0 && byGrant.get(grantId) === sockets) byGrant.delete(grantId);
+        if (sockets.size === 0 && byGrant.get(grant.id) === held) byGrant.delete(grant.id);
       });
+      return true;
     },
     /** Closes the WebSockets these grants let through; returns how many were closed. */
     closeGrants(grantIds: readonly string[]): number {
-      let closed = 0;
-      for (const id of grantIds) {
-        const sockets = byGrant.get(id);
-        byGrant.delete(id);
-        for (const socket of sockets ?? []) socket.destroy();
-        closed += sockets?.size ?? 0;
-      }
-      return closed;
+      return grantIds.reduce((closed, id) => closed + closeGrant(id), 0);
     },
     /** Closes every WebSocket of these sessions now; returns how many were closed. */
     closeSessions(sids: readonly string[]): number {
