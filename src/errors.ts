@@ -112,6 +112,12 @@ export const ERROR_CODES = {
     title: 'Form expired',
     message: 'The access form expired or came from another page. Open the page again.',
   },
+  ZTNA_ERR_ACCESS_FORM_NOT_CLICKED: {
+    status: 403,
+    title: 'Form not sent from this page',
+    message:
+      'Access requests and decisions are accepted only from a button clicked on a page of this site, in a current browser over HTTPS. Nothing was changed: open the page again and click the button.',
+  },
   ZTNA_ERR_ACCESS_NOT_APPROVER: {
     status: 403,
     title: 'Not an approver',
@@ -121,7 +127,7 @@ export const ERROR_CODES = {
     status: 403,
     title: 'Second factor required',
     message:
-      'Deciding access requests needs a sign-in with a second factor. Open the access page to sign in again.',
+      'Deciding access requests needs a sign-in with a second factor in the last 10 minutes. Open the access page to sign in again.',
   },
   ZTNA_ERR_ACCESS_SELF_APPROVAL: {
     status: 403,

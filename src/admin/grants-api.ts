@@ -3,6 +3,7 @@ import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { RouteTable } from '../config/route-table.js';
 import type { JitRecorder } from '../jit/events.js';
+import { hasControlCharacters, MAX_REASON_LENGTH } from '../jit/free-text.js';
 import { isFor } from '../jit/grant-store.js';
 import type { GrantMatch, GrantStore } from '../jit/grant-store.js';
 import { granteeNamed } from '../jit/grants.js';
@@ -12,12 +13,8 @@ import type { RevocationSource } from '../revocation/bus.js';
 
 /** The shortest grant an admin can issue: anything shorter expires before it is used. */
 export const MIN_ADMIN_GRANT_MS = 60_000;
-/** A reason is a sentence for the audit log, not a document. */
-export const MAX_REASON_LENGTH = 500;
 /** A sub or an email; longer is not a person's name at any IdP. */
 const MAX_USER_LENGTH = 320;
-/** Control characters have no place in a name or a reason that audit lines and pages show. */
-const hasControl = (text: string) => [...text].some((c) => c < ' ' || c === '\u007f');
 
 export interface GrantsApiDeps {
   readonly grants: GrantStore;
@@ -69,7 +66,8 @@ function text(value: unknown, name: string, example: string, max: number): strin
     throw new BadInput(`${name} is required (for example ${example})`);
   const trimmed = value.trim();
   if (trimmed.length > max) throw new BadInput(`${name} must be at most ${max} characters`);
-  if (hasControl(trimmed)) throw new BadInput(`${name} must not contain control characters`);
+  if (hasControlCharacters(trimmed))
+    throw new BadInput(`${name} must not contain control characters`);
   return trimmed;
 }
 

@@ -1,3 +1,4 @@
+import { withoutControlCharacters } from '../jit/free-text.js';
 import { EXIT_FAILURE, UsageError } from './io.js';
 import type { CliIo } from './io.js';
 
@@ -70,8 +71,16 @@ export async function callAdminApi(
   return body;
 }
 
-/** Rows as aligned columns under a header, the way `kubectl get` prints them. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+/**
+ * Rows as aligned columns under a header, the way `kubectl get` prints them. Cells carry what
+ * people typed (reasons, names): control characters are shown as U+FFFD, so no cell moves the
+ * cursor, rewrites the terminal's title or forges a row of its own.
+ */
+export function table(
+  header: readonly string[],
+  cellsOf: readonly (readonly string[])[],
+): string[] {
+  const rows = cellsOf.map((cells) => cells.map(withoutControlCharacters));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) =>
     cells

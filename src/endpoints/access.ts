@@ -15,6 +15,7 @@ import { sameToken } from '../lib/same-token.js';
 import { accessPage } from '../pages/access.js';
 import { errorPage } from '../pages/error.js';
 import { html } from '../pages/render.js';
+import { isClickedSameOriginForm } from './fetch-metadata.js';
 import type { PageSender } from '../pages/render.js';
 import { isAnswer } from '../pipeline/answer.js';
 import type { Answer } from '../pipeline/answer.js';
@@ -25,6 +26,7 @@ import { recentlySteppedUp } from '../pipeline/decide.js';
 import type { HttpRenderer } from '../pipeline/render-http.js';
 import { identifyBrowser, settle } from '../pipeline/run.js';
 import type { LiveSession, PipelineSources } from '../pipeline/sources.js';
+import { compileAuthMaxAge } from '../policy/conditions/auth-max-age.js';
 import { compileMfa } from '../policy/conditions/mfa.js';
 import type { Decision } from '../policy/reasons.js';
 import type { Identity } from '../policy/types.js';
@@ -43,11 +45,18 @@ export interface AccessDeps {
   readonly renderHttp: HttpRenderer;
 }
 
-/** What an approver without a second factor must bring: a new sign-in with MFA. */
+/**
+ * How recent an approver's sign-in with a second factor must be to decide. A decision is the
+ * one act here a script in an upstream app (same origin as /.ztna/access) would want to forge:
+ * a fresh second factor narrows that to minutes after the approver proved themselves.
+ */
+export const APPROVER_MFA_MAX_AGE_MS = 10 * 60_000;
+
+/** What an approver without a recent second factor must bring: a new sign-in with MFA. */
 const APPROVER_STEP_UP: Decision = {
   effect: 'step_up',
   reason: 'step_up:mfa',
-  stepUp: { mfa: true, maxAgeMs: undefined },
+  stepUp: { mfa: true, maxAgeMs: APPROVER_MFA_MAX_AGE_MS },
 };
 
 /** A signed-in person at one of the access endpoints. */
@@ -58,13 +67,21 @@ interface Visitor {
   readonly grantee: Grantee;
 }
 
+/** A person's email as the IdP gave it, lower-cased, whether it is verified or not. */
+function rawEmailOf(identity: Identity): string | undefined {
+  return identity.email?.toLowerCase();
+}
+
 /**
  * Whether a request is the person's own, for refusing self-approval: the same sub, or the same
- * email (even one the IdP has not verified: refusing there is the safe side).
+ * email on either side, even one the IdP has not verified (refusing there is the safe side).
+ * The request's grantee holds verified emails only, so the requester's raw email is compared
+ * too: an approver's second account with an unverified copy of their email is still theirs.
  */
 function isOwnRequest(request: AccessRequest, identity: Identity): boolean {
-  const email = identity.email?.toLowerCase();
-  return request.user.sub === identity.sub || (email !== undefined && request.user.email === email);
+  if (request.user.sub === identity.sub) return true;
+  const email = rawEmailOf(identity);
+  return email !== undefined && (request.user.email === email || request.requesterEmail === email);
 }
 
 /** Who an approver is, in the grant and the audit line: their verified email, else their sub. */
@@ -81,6 +98,7 @@ function approverName(identity: Identity): string {
  */
 export function createAccessHandlers(deps: AccessDeps) {
   const mfa = compileMfa(deps.mfaAcrValues);
+  const recentSignIn = compileAuthMaxAge(APPROVER_MFA_MAX_AGE_MS);
 
   /** The signed-in person, or undefined once the answer (sign in, 503…) has been sent. */
   async function visitor(req: Request, res: Response): Promise<Visitor | undefined> {
@@ -127,20 +145,19 @@ export function createAccessHandlers(deps: AccessDeps) {
     );
   }
 
-  function hasMfa(visitor: Visitor, now: number): boolean {
+  /** A sign-in with a second factor at most APPROVER_MFA_MAX_AGE_MS ago (`amr`/`acr`, `auth_time`). */
+  function hasFreshMfa(visitor: Visitor, now: number): boolean {
     const { context, identity } = visitor;
-    return mfa.test(
-      {
-        identity,
-        request: {
-          method: context.method,
-          path: context.target.path,
-          segments: context.target.segments,
-          ip: context.clientIp,
-        },
+    const input = {
+      identity,
+      request: {
+        method: context.method,
+        path: context.target.path,
+        segments: context.target.segments,
+        ip: context.clientIp,
       },
-      now,
-    );
+    };
+    return mfa.test(input, now) && recentSignIn.test(input, now);
   }
 
   /** Whether the person is among the approvers of the request's offer as the table says now. */
@@ -169,6 +186,15 @@ export function createAccessHandlers(deps: AccessDeps) {
       const known = await visitor(req, res);
       if (known === undefined) return;
       const { context, session, identity, grantee } = known;
+      // A script on the same origin (an upstream app) must not file requests in a person's name.
+      if (!isClickedSameOriginForm(req.headers))
+        return refuse(
+          req,
+          res,
+          context,
+          'ZTNA_ERR_ACCESS_FORM_NOT_CLICKED',
+          'access_request:not_clicked',
+        );
       if (!sameToken(session.data.csrf, formOf(req)?.csrf))
         return refuse(req, res, context, 'ZTNA_ERR_ACCESS_CSRF', 'access_request:csrf');
       const ask = readAccessAsk(formOf(req), context.table.offers);
@@ -208,6 +234,7 @@ export function createAccessHandlers(deps: AccessDeps) {
         route: offer.route,
         user: grantee,
         userName: identity.name ?? granteeName(grantee),
+        requesterEmail: rawEmailOf(identity),
         durationMs,
         reason,
         requestedAt: now,
@@ -241,7 +268,8 @@ export function createAccessHandlers(deps: AccessDeps) {
         (r) => !isOwnRequest(r, identity) && approves(context, identity, r) !== undefined,
       );
       let decideNeedsMfa = false;
-      if (decidable.length > 0 && !hasMfa(known, now)) {
+      // Only a person with something to decide is sent to step up: the rest just see the page.
+      if (decidable.length > 0 && !hasFreshMfa(known, now)) {
         // Once: when the sign-in just made for it still brought no second factor, say so.
         if (!recentlySteppedUp(session.data, now)) {
           deps.sources.observe.authEvent('step_up');
@@ -273,6 +301,16 @@ export function createAccessHandlers(deps: AccessDeps) {
       const known = await visitor(req, res);
       if (known === undefined) return;
       const { context, session, identity } = known;
+      // Only a button the approver clicked on a page of this origin; a script there (an upstream
+      // app's, which can read the form token) gets a 403 and the request stays pending.
+      if (!isClickedSameOriginForm(req.headers))
+        return refuse(
+          req,
+          res,
+          context,
+          'ZTNA_ERR_ACCESS_FORM_NOT_CLICKED',
+          'access_decide:not_clicked',
+        );
       if (!sameToken(session.data.csrf, formOf(req)?.csrf))
         return refuse(req, res, context, 'ZTNA_ERR_ACCESS_CSRF', 'access_decide:csrf');
       const form = readAccessDecision(formOf(req));
@@ -301,7 +339,7 @@ export function createAccessHandlers(deps: AccessDeps) {
         );
       if (isOwnRequest(request, identity))
         return refuse(req, res, context, 'ZTNA_ERR_ACCESS_SELF_APPROVAL', 'access_decide:self');
-      if (!hasMfa(known, now))
+      if (!hasFreshMfa(known, now))
         return refuse(req, res, context, 'ZTNA_ERR_ACCESS_MFA_REQUIRED', 'access_decide:mfa');
       // One winner, on every instance: a second approver (or a second click) finds it gone.
       const taken = await deps.grants.takeRequest(id);

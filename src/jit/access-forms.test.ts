@@ -90,3 +90,40 @@ describe('readAccessDecision', () => {
     expect(read.ok ? '' : read.problem).toContain(problem);
   });
 });
+
+describe('what a requester can put in a reason or a note', () => {
+  // `ztna-gateway grants list` prints reasons to a terminal and audit lines carry them: a
+  // reason that moves the cursor, retitles the window or starts a line of its own forges rows.
+  const forged = [
+    'incident \u001b]0;owned\u0007',
+    'x\u001b[1A\u001b[2K',
+    'ok\nf00dfeed-0000  admin-access  alice@corp.example  2099-01-01  admin  approved by alice',
+    'a\rb',
+    'tab\there',
+    'c1 \u009b2K csi',
+    'del \u007f',
+    'line\u2028separator',
+    'bidi \u202e override',
+  ];
+  test.each(forged)('control characters are refused, with a clear problem: %j', (text) => {
+    const ask = readAccessAsk({ grant: 'admin-access', duration: '1h', reason: text }, offers);
+    expect(ask).toEqual({
+      ok: false,
+      problem:
+        'The reason must be a single line of text: no line breaks, tabs or other control characters.',
+    });
+    const decision = readAccessDecision({ id: 'r1', decision: 'reject', note: text });
+    expect(decision).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^The note must be a single line/),
+    });
+  });
+
+  test('ordinary text of any script, punctuation and emoji is accepted as typed', () => {
+    const reason = 'Incident #42 — «Zugriff» für 2h, 事件 🚒 (on call)';
+    expect(readAccessAsk({ grant: 'admin-access', duration: '1h', reason }, offers)).toMatchObject({
+      ok: true,
+      value: { reason },
+    });
+  });
+});

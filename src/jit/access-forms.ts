@@ -1,11 +1,9 @@
 import { parseDuration } from '../lib/duration.js';
+import { hasControlCharacters, MAX_REASON_LENGTH } from './free-text.js';
 import type { JitOffer } from './offer.js';
 
 /** The shortest access anyone can ask for: less is not worth an approver's time. */
 export const MIN_REQUEST_DURATION_MS = 60_000;
-
-/** Reasons and notes are for people to read, in a page and an audit line: a paragraph at most. */
-export const MAX_REASON_LENGTH = 500;
 
 /** A form read, or what is wrong with it in words the person can act on. */
 export type FormReading<T> =
@@ -42,13 +40,20 @@ function fail<T>(problem: string): FormReading<T> {
   return { ok: false, problem };
 }
 
-/** A free-text field: trimmed and at most MAX_REASON_LENGTH characters. */
+/**
+ * A free-text field: trimmed, at most MAX_REASON_LENGTH characters, one line without control
+ * characters (the same rule as the admin API's: reasons reach audit lines and terminals).
+ */
 function readText(form: Form, name: string, what: string): FormReading<string> {
   const raw = field(form, name);
   if (raw === false) return fail(`The ${what} was sent more than once.`);
   const text = (raw ?? '').trim();
   if (text.length > MAX_REASON_LENGTH)
     return fail(`The ${what} is longer than ${MAX_REASON_LENGTH} characters.`);
+  if (hasControlCharacters(text))
+    return fail(
+      `The ${what} must be a single line of text: no line breaks, tabs or other control characters.`,
+    );
   return { ok: true, value: text };
 }
 

@@ -31,6 +31,8 @@ export function createJitRecorder(audit: AuditWriter, metrics: Metrics) {
       jit: record.event,
       grant: subject.grant,
       ...(isGrant ? { grant_id: subject.id } : { access_request_id: subject.id }),
+      // A grant born of a request names it: the `approved` line joins the `requested` one.
+      ...(isGrant && subject.requestId !== undefined && { access_request_id: subject.requestId }),
       ...(!isGrant && { route: subject.route }),
       for_sub: subject.user.sub ?? null,
       for_email: subject.user.email ?? null,

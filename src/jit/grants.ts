@@ -20,6 +20,12 @@ export interface AccessRequest {
   readonly user: Grantee;
   /** What the approvers see: the display name or email. */
   readonly userName: string;
+  /**
+   * The requester's email as the IdP gave it, lower-cased, verified or NOT. Only for refusing
+   * self-approval (a second account of the approver's whose email the IdP has not verified
+   * shares nothing else with them); never for finding grants, which trust verified emails only.
+   */
+  readonly requesterEmail?: string | undefined;
   readonly durationMs: number;
   /** '' when the offer does not require one and none was given. */
   readonly reason: string;

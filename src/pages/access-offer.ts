@@ -1,5 +1,6 @@
 import { formatDuration } from '../lib/duration.js';
-import { MAX_REASON_LENGTH, MIN_REQUEST_DURATION_MS } from '../jit/access-forms.js';
+import { MIN_REQUEST_DURATION_MS } from '../jit/access-forms.js';
+import { MAX_REASON_LENGTH } from '../jit/free-text.js';
 import type { AccessOffer } from '../jit/offer.js';
 import { html } from './render.js';
 import type { SafeHtml } from './render.js';

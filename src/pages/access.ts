@@ -15,9 +15,9 @@ export interface AccessView {
   readonly grants: readonly Grant[];
   /** The person's own requests waiting for an approver (never with decision buttons). */
   readonly ownRequests: readonly AccessRequest[];
-  /** Others' requests this person may decide now (approver, with MFA). */
+  /** Others' requests this person may decide now (approver, with a recent second factor). */
   readonly toDecide: readonly AccessRequest[];
-  /** The person approves some pending requests but this session has no second factor. */
+  /** The person approves some pending requests but this session has no recent second factor. */
   readonly decideNeedsMfa: boolean;
   /** A path on this host to go back to (where the person was denied), if known. */
   readonly returnTo: string | undefined;
@@ -102,10 +102,12 @@ export function accessPage(view: AccessView): Page {
   const decide = view.decideNeedsMfa
     ? html`<h2>Requests to decide</h2>
         <p class="notice">
-          Some requests wait for your decision, but deciding needs a sign-in with a second factor,
-          and your last sign-in did not include one. Make sure a second factor is set up for your
-          account, then
-          <a href="/.ztna/login?step_up=1&amp;mfa=1&amp;rd=%2F.ztna%2Faccess">sign in again</a>.
+          Some requests wait for your decision, but deciding needs a sign-in with a second factor in
+          the last 10 minutes, and your last sign-in was not one. Make sure a second factor is set
+          up for your account, then
+          <a href="/.ztna/login?step_up=1&amp;mfa=1&amp;max_age=600&amp;rd=%2F.ztna%2Faccess"
+            >sign in again</a
+          >.
         </p>`
     : toDecide.length === 0
       ? ''

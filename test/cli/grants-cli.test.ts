@@ -117,6 +117,16 @@ describe('ztna-gateway grants', () => {
       env,
     );
     expect(unknown.err).toContain('grant "root" is not declared');
+    // The one rule of free text the access forms use too: no C1 control (a one-byte CSI on
+    // some terminals), no bidirectional override, as well as no C0 control.
+    for (const reason of ['clear \u009b2K line', 'reversed \u202e text', 'two\nlines']) {
+      const refused = await cli(
+        ['add', '--user', 'bob', '--grant', 'ops-admin', '--duration', '1h', '--reason', reason],
+        env,
+      );
+      expect([reason, refused.code]).toEqual([reason, 1]);
+      expect(refused.err).toContain('reason must not contain control characters');
+    }
     const noToken = await cli(['list', '--admin-url', env.ZTNA_ADMIN_URL!]);
     expect(noToken.code).toBe(1);
     expect(noToken.err).toContain('ZTNA_ADMIN_TOKEN');

@@ -75,7 +75,12 @@ beforeAll(async () => {
     sessionExtra: '  store: redis\n  redis_url_env: TEST_REDIS_URL',
     env: { TEST_REDIS_URL: 'redis://127.0.0.1:9' },
   });
-  browser = await launchBrowser([TEST_HOSTS_ON_LOOPBACK]);
+  // The access forms need the Fetch Metadata a browser sends only to secure origins: this
+  // plain-HTTP host stands in for the HTTPS a deployment has.
+  browser = await launchBrowser([
+    TEST_HOSTS_ON_LOOPBACK,
+    `--unsafely-treat-insecure-origin-as-secure=${new URL(stack.url('admin.test', '/')).origin}`,
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -84,10 +89,17 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function signedIn(user: string, password: string, otp?: string): Promise<BrowserContext> {
+/** A browser context signed in; with `otp`, the recent MFA sign-in approvers decide with. */
+async function signedIn(
+  user: string,
+  password: string,
+  otp?: string,
+  host = 'app.test',
+): Promise<BrowserContext> {
   const context = await browser.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(stack.url('app.test', '/.ztna/login?rd=%2F'));
+  const stepUp = otp === undefined ? '' : 'step_up=1&mfa=1&max_age=600&';
+  await page.goto(stack.url(host, `/.ztna/login?${stepUp}rd=%2F`));
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
   if (otp !== undefined) await page.fill('input[name=otp]', otp);
@@ -166,7 +178,8 @@ describe('the just-in-time pages pass axe-core with no serious violation', () =>
 
   beforeAll(async () => {
     bob = await signedIn('bob', 'pw-bob');
-    alice = await signedIn('alice', 'pw-alice', '246810');
+    // On the host whose approval page is audited: deciding needs this very sign-in.
+    alice = await signedIn('alice', 'pw-alice', '246810', 'admin.test');
   }, 60_000);
 
   test('the deny page offering "Request access", and the request form', async () => {

@@ -54,7 +54,23 @@ routes:
     jit: { grant: wiki-edit, max_duration: 20m, approvers: { emails: [alice@corp.example] } }
 `;
 
-export const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
+/**
+ * The Fetch Metadata a browser sends when a person clicks a form's button on a page of the same
+ * origin (over HTTPS or localhost); the access endpoints accept forms with nothing less.
+ */
+export const CLICKED = {
+  'sec-fetch-site': 'same-origin',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+  'sec-fetch-user': '?1',
+} as const;
+
+/** A form a person submitted by clicking its button, as a browser posts it. */
+export const FORM = {
+  'content-type': 'application/x-www-form-urlencoded',
+  accept: 'text/html',
+  ...CLICKED,
+};
 export const JSON_ACCEPT = { accept: 'application/json' };
 
 export function hiddenField(page: string, name: string): string | undefined {
@@ -71,10 +87,21 @@ export interface RequestJson {
 
 /** Browser steps against one gateway instance (`stack` is read when a step runs). */
 export function jitSteps(stack: () => Stack) {
-  /** A browser signed in as `user` (with a second factor when `otp` is given), landed on `path`. */
+  /**
+   * A browser signed in as `user`, landed on `path`. With `otp`, the sign-in is the one
+   * /.ztna/access asks of approvers (a second factor, `max_age` so the ID token says when):
+   * deciding needs it to be at most 10 minutes old.
+   */
   async function browserOf(user: string, host = 'admin.test', path = '/', otp?: string) {
     const client = new TestClient();
-    const landed = await stack().login(client, user, stack().url(host, path), otp ? { otp } : {});
+    const url =
+      otp === undefined
+        ? stack().url(host, path)
+        : stack().url(
+            host,
+            `/.ztna/login?step_up=1&mfa=1&max_age=600&rd=${encodeURIComponent(path)}`,
+          );
+    const landed = await stack().login(client, user, url, otp ? { otp } : {});
     return { client, landed };
   }
 
@@ -86,15 +113,17 @@ export function jitSteps(stack: () => Stack) {
     return csrf;
   }
 
+  /** A form posted as a browser does when the person clicks (`headers` replace or add to it). */
   function post(
     client: TestClient,
     path: string,
     fields: Record<string, string>,
     host = 'admin.test',
+    headers: Record<string, string> = {},
   ) {
     return client.request(stack().url(host, path), {
       method: 'POST',
-      headers: FORM,
+      headers: { ...FORM, ...headers },
       body: new URLSearchParams(fields).toString(),
     });
   }

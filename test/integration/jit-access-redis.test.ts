@@ -57,4 +57,25 @@ describe('deciding on two instances sharing Redis', () => {
     // Approved on one instance, in on the other, without signing in again.
     expect((await bob.client.navigate(b.url('admin.test', '/x'))).status).toBe(200);
   });
+
+  test('concurrent asks (a double click, two tabs, two instances) file one request', async () => {
+    const filed: Record<string, number> = {};
+    for (const user of ['frank', 'gina', 'hank', 'carol']) {
+      const person = await onA.browserOf(user);
+      const csrf = await onA.csrfOf(person.client);
+      for (const grant of ['admin-access', 'wiki-edit']) {
+        const fields = { csrf, grant, duration: '15m', reason: 'x' };
+        await Promise.all(
+          [1, 2, 3, 4, 5, 6, 7, 8].flatMap(() => [
+            onA.ask(person.client, fields),
+            onB.ask(person.client, fields),
+          ]),
+        );
+        filed[`${user}/${grant}`] = (await onA.accessJson(person.client)).requests.filter(
+          (r) => r.grant === grant,
+        ).length;
+      }
+    }
+    expect(Object.values(filed).every((n) => n === 1) ? 'one each' : filed).toBe('one each');
+  });
 });

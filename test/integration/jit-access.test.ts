@@ -232,6 +232,7 @@ describe('deciding at /.ztna/access', () => {
     expect(login.pathname).toBe('/.ztna/login');
     expect(login.searchParams.get('step_up')).toBe('1');
     expect(login.searchParams.get('mfa')).toBe('1');
+    expect(login.searchParams.get('max_age')).toBe('600');
     expect(login.searchParams.get('rd')).toBe('/.ztna/access');
     const api = await client.request(stack.url('admin.test', '/.ztna/access'), {
       headers: JSON_ACCEPT,
@@ -305,6 +306,8 @@ describe('deciding at /.ztna/access', () => {
       by: 'alice@corp.example',
       for_sub: 'bob',
       reason: 'on call for incident 42',
+      // The grant names the request it approved: the two audit lines join.
+      access_request_id: bobs!.id,
     });
     const used = await stack.auditLine((l) => l.jit === 'used' && l.for === 'bob@corp.example');
     expect(used).toMatchObject({ grant: 'admin-access', grant_id: line.grant_id });
