@@ -97,9 +97,6 @@ describe('what a requester can put in a reason or a note', () => {
   const forged = [
     'incident \u001b]0;owned\u0007',
     'x\u001b[1A\u001b[2K',
-    'ok\nf00dfeed-0000  admin-access  alice@corp.example  2099-01-01  admin  approved by alice',
-    'a\rb',
-    'tab\there',
     'c1 \u009b2K csi',
     'del \u007f',
     'line\u2028separator',
@@ -110,12 +107,20 @@ describe('what a requester can put in a reason or a note', () => {
     expect(ask).toEqual({
       ok: false,
       problem:
-        'The reason must be a single line of text: no line breaks, tabs or other control characters.',
+        'The reason must be plain text: no terminal escapes, bidirectional overrides or other control characters.',
     });
     const decision = readAccessDecision({ id: 'r1', decision: 'reject', note: text });
     expect(decision).toMatchObject({
       ok: false,
-      problem: expect.stringMatching(/^The note must be a single line/),
+      problem: expect.stringMatching(/^The note must be plain text/),
+    });
+  });
+
+  test('line breaks and tabs typed in the box become single spaces: no row of its own', () => {
+    const reason = 'ok\r\nf00dfeed-0000  admin-access\tapproved by alice\n';
+    expect(readAccessAsk({ grant: 'admin-access', duration: '1h', reason }, offers)).toMatchObject({
+      ok: true,
+      value: { reason: 'ok f00dfeed-0000  admin-access approved by alice' },
     });
   });
 

@@ -42,17 +42,19 @@ function fail<T>(problem: string): FormReading<T> {
 
 /**
  * A free-text field: trimmed, at most MAX_REASON_LENGTH characters, one line without control
- * characters (the same rule as the admin API's: reasons reach audit lines and terminals).
+ * characters (the same rule as the admin API's: reasons reach audit lines and terminals). The
+ * line breaks and tabs a person types in the reason box become spaces: pressing Enter is no
+ * attack, and once joined they can forge no row.
  */
 function readText(form: Form, name: string, what: string): FormReading<string> {
   const raw = field(form, name);
   if (raw === false) return fail(`The ${what} was sent more than once.`);
-  const text = (raw ?? '').trim();
+  const text = (raw ?? '').replace(/[\r\n\t]+/g, ' ').trim();
   if (text.length > MAX_REASON_LENGTH)
     return fail(`The ${what} is longer than ${MAX_REASON_LENGTH} characters.`);
   if (hasControlCharacters(text))
     return fail(
-      `The ${what} must be a single line of text: no line breaks, tabs or other control characters.`,
+      `The ${what} must be plain text: no terminal escapes, bidirectional overrides or other control characters.`,
     );
   return { ok: true, value: text };
 }
