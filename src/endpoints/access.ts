@@ -4,13 +4,19 @@ import { resolveRedirectTarget } from '../auth/redirect-target.js';
 import { ERROR_CODES } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { readAccessAsk, readAccessDecision } from '../jit/access-forms.js';
+import {
+  APPROVER_STEP_UP,
+  approverName,
+  approvingOffer,
+  createFreshMfaCheck,
+  isOwnRequest,
+  rawEmailOf,
+} from '../jit/approval.js';
 import type { JitRecorder } from '../jit/events.js';
 import { isFor } from '../jit/grant-store.js';
 import type { GrantStore } from '../jit/grant-store.js';
 import { granteeName, granteeOf } from '../jit/grants.js';
 import type { AccessRequest, Grant, Grantee } from '../jit/grants.js';
-import { isApprover } from '../jit/offer.js';
-import type { JitOffer } from '../jit/offer.js';
 import { sameToken } from '../lib/same-token.js';
 import { accessPage } from '../pages/access.js';
 import { errorPage } from '../pages/error.js';
@@ -26,9 +32,6 @@ import { recentlySteppedUp } from '../pipeline/decide.js';
 import type { HttpRenderer } from '../pipeline/render-http.js';
 import { identifyBrowser, settle } from '../pipeline/run.js';
 import type { LiveSession, PipelineSources } from '../pipeline/sources.js';
-import { compileAuthMaxAge } from '../policy/conditions/auth-max-age.js';
-import { compileMfa } from '../policy/conditions/mfa.js';
-import type { Decision } from '../policy/reasons.js';
 import type { Identity } from '../policy/types.js';
 
 export interface AccessDeps {
@@ -45,48 +48,12 @@ export interface AccessDeps {
   readonly renderHttp: HttpRenderer;
 }
 
-/**
- * How recent an approver's sign-in with a second factor must be to decide. A decision is the
- * one act here a script in an upstream app (same origin as /.ztna/access) would want to forge:
- * a fresh second factor narrows that to minutes after the approver proved themselves.
- */
-export const APPROVER_MFA_MAX_AGE_MS = 10 * 60_000;
-
-/** What an approver without a recent second factor must bring: a new sign-in with MFA. */
-const APPROVER_STEP_UP: Decision = {
-  effect: 'step_up',
-  reason: 'step_up:mfa',
-  stepUp: { mfa: true, maxAgeMs: APPROVER_MFA_MAX_AGE_MS },
-};
-
 /** A signed-in person at one of the access endpoints. */
 interface Visitor {
   readonly context: AddressedContext;
   readonly session: LiveSession;
   readonly identity: Identity;
   readonly grantee: Grantee;
-}
-
-/** A person's email as the IdP gave it, lower-cased, whether it is verified or not. */
-function rawEmailOf(identity: Identity): string | undefined {
-  return identity.email?.toLowerCase();
-}
-
-/**
- * Whether a request is the person's own, for refusing self-approval: the same sub, or the same
- * email on either side, even one the IdP has not verified (refusing there is the safe side).
- * The request's grantee holds verified emails only, so the requester's raw email is compared
- * too: an approver's second account with an unverified copy of their email is still theirs.
- */
-function isOwnRequest(request: AccessRequest, identity: Identity): boolean {
-  if (request.user.sub === identity.sub) return true;
-  const email = rawEmailOf(identity);
-  return email !== undefined && (request.user.email === email || request.requesterEmail === email);
-}
-
-/** Who an approver is, in the grant and the audit line: their verified email, else their sub. */
-function approverName(identity: Identity): string {
-  return granteeName(granteeOf(identity) ?? { sub: identity.sub });
 }
 
 /**
@@ -97,8 +64,28 @@ function approverName(identity: Identity): string {
  * self-approval are checked on the server at decision time, whatever the page showed.
  */
 export function createAccessHandlers(deps: AccessDeps) {
-  const mfa = compileMfa(deps.mfaAcrValues);
-  const recentSignIn = compileAuthMaxAge(APPROVER_MFA_MAX_AGE_MS);
+  const freshMfa = createFreshMfaCheck(deps.mfaAcrValues);
+
+  /** A sign-in with a second factor at most APPROVER_MFA_MAX_AGE_MS ago. */
+  function hasFreshMfa(visitor: Visitor, now: number): boolean {
+    const { context, identity } = visitor;
+    return freshMfa(
+      {
+        identity,
+        request: {
+          method: context.method,
+          path: context.target.path,
+          segments: context.target.segments,
+          ip: context.clientIp,
+        },
+      },
+      now,
+    );
+  }
+
+  /** Whether the person is among the approvers of the request's offer as the table says now. */
+  const approves = (context: AddressedContext, identity: Identity, request: AccessRequest) =>
+    approvingOffer(context.table.offers, identity, request);
 
   /** The signed-in person, or undefined once the answer (sign in, 503…) has been sent. */
   async function visitor(req: Request, res: Response): Promise<Visitor | undefined> {
@@ -143,27 +130,6 @@ export function createAccessHandlers(deps: AccessDeps) {
       problem === undefined ? page : { ...page, json: { ...page.json, problem } },
       context.requestId,
     );
-  }
-
-  /** A sign-in with a second factor at most APPROVER_MFA_MAX_AGE_MS ago (`amr`/`acr`, `auth_time`). */
-  function hasFreshMfa(visitor: Visitor, now: number): boolean {
-    const { context, identity } = visitor;
-    const input = {
-      identity,
-      request: {
-        method: context.method,
-        path: context.target.path,
-        segments: context.target.segments,
-        ip: context.clientIp,
-      },
-    };
-    return mfa.test(input, now) && recentSignIn.test(input, now);
-  }
-
-  /** Whether the person is among the approvers of the request's offer as the table says now. */
-  function approves(context: AddressedContext, identity: Identity, request: AccessRequest) {
-    const offer: JitOffer | undefined = context.table.offers.get(request.grant);
-    return offer !== undefined && isApprover(offer, identity) ? offer : undefined;
   }
 
   /** A path on this host to return to, from a client's `rd`; undefined when it is not one. */
