@@ -123,6 +123,12 @@ export const ERROR_CODES = {
     title: 'Not an approver',
     message: 'You are not among the approvers of this request.',
   },
+  ZTNA_ERR_ACCESS_DECIDE_ELSEWHERE: {
+    status: 403,
+    title: 'Decide on the application',
+    message:
+      "Requests for this access are decided on the application's own address, not here. Open its /.ztna/access page.",
+  },
   ZTNA_ERR_ACCESS_MFA_REQUIRED: {
     status: 403,
     title: 'Second factor required',

@@ -107,7 +107,7 @@ function compileAccess(route: RouteConfig, context: CompileContext): CompiledAcc
 
 type JitConfig = NonNullable<RouteConfig['jit']>;
 
-function compileOffer(route: string, label: string, jit: JitConfig): JitOffer {
+function compileOffer(route: RouteConfig, label: string, jit: JitConfig): JitOffer {
   return {
     grant: jit.grant,
     maxDurationMs: jit.max_duration,
@@ -116,7 +116,8 @@ function compileOffer(route: string, label: string, jit: JitConfig): JitOffer {
       emails: new Set((jit.approvers.emails ?? []).map((e) => e.toLowerCase())),
     },
     requireReason: jit.require_reason,
-    route,
+    route: route.name,
+    host: route.host,
     label,
   };
 }
@@ -125,11 +126,10 @@ function compileOffer(route: string, label: string, jit: JitConfig): JitOffer {
 function compileOffers(routes: readonly RouteConfig[]): Map<string, JitOffer> {
   const offers = new Map<string, JitOffer>();
   for (const route of routes) {
-    if (route.jit !== undefined)
-      offers.set(route.jit.grant, compileOffer(route.name, 'jit', route.jit));
+    if (route.jit !== undefined) offers.set(route.jit.grant, compileOffer(route, 'jit', route.jit));
     (route.rules ?? []).forEach((rule, i) => {
       if (rule.jit !== undefined)
-        offers.set(rule.jit.grant, compileOffer(route.name, `rules[${i}].jit`, rule.jit));
+        offers.set(rule.jit.grant, compileOffer(route, `rules[${i}].jit`, rule.jit));
     });
   }
   return offers;

@@ -9,6 +9,8 @@ import {
   approverName,
   approvingOffer,
   createFreshMfaCheck,
+  decidedHere,
+  decisionUrl,
   isOwnRequest,
   rawEmailOf,
 } from '../jit/approval.js';
@@ -230,9 +232,19 @@ export function createAccessHandlers(deps: AccessDeps) {
         deps.grants.pending(),
       ]);
       const ownRequests = pending.filter((r) => isFor(r, grantee));
-      const decidable = pending.filter(
-        (r) => !isOwnRequest(r, identity) && approves(context, identity, r) !== undefined,
-      );
+      const approvable = pending.flatMap((request) => {
+        const offer = isOwnRequest(request, identity)
+          ? undefined
+          : approves(context, identity, request);
+        return offer === undefined ? [] : [{ request, offer }];
+      });
+      const decidable = approvable.filter((a) => decidedHere(a.offer, context.route));
+      const elsewhere = approvable
+        .filter((a) => !decidedHere(a.offer, context.route))
+        .map((a) => ({
+          request: a.request,
+          url: decisionUrl(a.offer, context.scheme, context.host.authority),
+        }));
       let decideNeedsMfa = false;
       // Only a person with something to decide is sent to step up: the rest just see the page.
       if (decidable.length > 0 && !hasFreshMfa(known, now)) {
@@ -254,7 +266,8 @@ export function createAccessHandlers(deps: AccessDeps) {
         csrf: session.data.csrf,
         grants,
         ownRequests,
-        toDecide: decideNeedsMfa ? [] : decidable,
+        toDecide: decideNeedsMfa ? [] : decidable.map((a) => a.request),
+        decideElsewhere: elsewhere,
         decideNeedsMfa,
         returnTo: sameHostPath(context, req.query.rd),
         now,
@@ -305,6 +318,14 @@ export function createAccessHandlers(deps: AccessDeps) {
         );
       if (isOwnRequest(request, identity))
         return refuse(req, res, context, 'ZTNA_ERR_ACCESS_SELF_APPROVAL', 'access_decide:self');
+      if (!decidedHere(offer, context.route))
+        return refuse(
+          req,
+          res,
+          context,
+          'ZTNA_ERR_ACCESS_DECIDE_ELSEWHERE',
+          'access_decide:elsewhere',
+        );
       if (!hasFreshMfa(known, now))
         return refuse(req, res, context, 'ZTNA_ERR_ACCESS_MFA_REQUIRED', 'access_decide:mfa');
       // One winner, on every instance: a second approver (or a second click) finds it gone.

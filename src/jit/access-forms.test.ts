@@ -8,6 +8,7 @@ const offer = (grant: string, maxDurationMs: number, requireReason: boolean): Ji
   approvers: { groups: new Set(['owners']), emails: new Set() },
   requireReason,
   route: 'admin',
+  host: 'admin.test',
   label: 'jit',
 });
 const offers = new Map([

@@ -37,6 +37,31 @@ export function createFreshMfaCheck(mfaAcrValues: readonly string[]) {
     mfa.test(input, now) && recentSignIn.test(input, now);
 }
 
+/**
+ * Whether a request for this offer may be decided on this host: the host of the route that
+ * offers the grant, and no other. Every route host serves /.ztna/access, on the origin of that
+ * route's app, whose scripts can read the page and, after any click of the approver's, send
+ * exactly what a clicked Approve button sends (and even start the step-up that makes the
+ * approver's second factor fresh). An app may only ever decide access to itself that way.
+ */
+export function decidedHere(offer: JitOffer, here: { readonly host: string } | undefined): boolean {
+  return here !== undefined && here.host === offer.host;
+}
+
+/**
+ * Where to decide a request for this offer, for a link: the offer's host on this scheme and
+ * port; undefined for a wildcard route (no one host to name).
+ */
+export function decisionUrl(
+  offer: JitOffer,
+  scheme: string,
+  authority: string,
+): string | undefined {
+  if (offer.host.startsWith('*.')) return undefined;
+  const port = /:\d+$/.exec(authority)?.[0] ?? '';
+  return `${scheme}://${offer.host}${port}/.ztna/access`;
+}
+
 /** The offer of the request's grant when the person is among its approvers, as the table says now. */
 export function approvingOffer(
   offers: ReadonlyMap<string, JitOffer>,

@@ -12,6 +12,7 @@ const offer: JitOffer = {
   },
   requireReason: false,
   route: 'wiki',
+  host: 'wiki.corp.example',
   label: 'jit',
 };
 

@@ -20,6 +20,11 @@ export interface JitOffer {
   readonly requireReason: boolean;
   /** The route that declares it (for the request's record and the pages). */
   readonly route: string;
+  /**
+   * That route's host (`admin.corp.example`, or a `*.` pattern): requests for the grant are
+   * decided there only, never on the origin of another route's app (see approval.ts).
+   */
+  readonly host: string;
   /** Where it is declared: `jit` or `rules[0].jit`. */
   readonly label: string;
 }

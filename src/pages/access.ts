@@ -17,6 +17,14 @@ export interface AccessView {
   readonly ownRequests: readonly AccessRequest[];
   /** Others' requests this person may decide now (approver, with a recent second factor). */
   readonly toDecide: readonly AccessRequest[];
+  /**
+   * Others' requests this person may decide on another host only: the host of the route that
+   * offers the grant (a link there; none for a wildcard route).
+   */
+  readonly decideElsewhere: readonly {
+    readonly request: AccessRequest;
+    readonly url: string | undefined;
+  }[];
   /** The person approves some pending requests but this session has no recent second factor. */
   readonly decideNeedsMfa: boolean;
   /** A path on this host to go back to (where the person was denied), if known. */
@@ -113,13 +121,36 @@ export function accessPage(view: AccessView): Page {
       ? ''
       : html`<h2>Requests to decide</h2>
           ${toDecide.map((request) => decisionFormHtml(request, view.csrf))}`;
+  const others =
+    view.decideElsewhere.length === 0
+      ? ''
+      : html`<h2>Requests to decide on their application</h2>
+          <p>
+            These are decided on the address of the application they open, so that no other
+            application's page can act in your name.
+          </p>
+          ${view.decideElsewhere.map(
+            ({ request, url }) =>
+              html`<div class="request">
+                <p>
+                  <strong>${request.userName}</strong> asks for
+                  <span class="mono">${request.grant}</span> on ${request.route}, for
+                  ${formatDuration(request.durationMs)}:
+                  ${
+                    url === undefined
+                      ? html`decide on a host of route ${request.route}.`
+                      : html`<a href="${url}">decide on ${new URL(url).host}</a>.`
+                  }
+                </p>
+              </div>`,
+          )}`;
   return {
     status: 200,
     title: 'Access requests',
     body: html`<h1>Access requests</h1>
       <p>Signed in as <strong>${view.identity.email ?? view.identity.sub}</strong>.</p>
       <h2>Your access</h2>
-      ${mine} ${decide}
+      ${mine} ${decide} ${others}
       ${
         view.returnTo === undefined
           ? ''
@@ -132,6 +163,10 @@ export function accessPage(view: AccessView): Page {
       })),
       requests: ownRequests.map(requestJson),
       to_decide: toDecide.map(requestJson),
+      to_decide_elsewhere: view.decideElsewhere.map(({ request, url }) => ({
+        ...requestJson(request),
+        decide_at: url ?? null,
+      })),
       decide_needs_mfa: view.decideNeedsMfa,
     },
   };

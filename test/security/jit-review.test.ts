@@ -61,7 +61,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const TOOLS_ORIGIN = () => new URL(stack.url('tools.test', '/')).origin;
+/** Where requests for admin-access are decided: the admin app's own host. */
+const APP = 'admin.test';
 
 /** What a browser sends for requests a page's script makes, by the way it makes them. */
 const SCRIPTED: Record<string, Record<string, string>> = {
@@ -95,13 +96,14 @@ function postAs(
   path: string,
   headers: Record<string, string>,
   fields: Record<string, string>,
+  host = 'tools.test',
 ): Promise<Reply> {
-  return client.request(stack.url('tools.test', path), {
+  return client.request(stack.url(host, path), {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
-      origin: TOOLS_ORIGIN(),
+      origin: new URL(stack.url(host, '/')).origin,
       ...headers,
     },
     body: new URLSearchParams(fields).toString(),
@@ -134,47 +136,74 @@ describe('approvals driven from an upstream app origin (position 4)', () => {
       otp: ALICE_OTP,
     });
     expect(landed.status).toBe(200);
-    // She opens the approvals page and signs in again with her second factor (the step-up
-    // asks max_age, so the ID token says when: auth_time).
+    // The tools app sends her through a step-up of its own making (any app can link to
+    // /.ztna/login?step_up=1&mfa=1&max_age=600): her second factor is fresh on tools.test.
     const steppedUp = await stack.login(alice, 'alice', stack.url('tools.test', '/.ztna/access'), {
       otp: ALICE_OTP,
     });
     expect(steppedUp.status).toBe(200);
-    const [request] = (await accessJson(alice, 'tools.test')).to_decide;
-    requestId = request!.id;
+    const elsewhere = (await accessJson(alice, 'tools.test')) as unknown as {
+      to_decide: unknown[];
+      to_decide_elsewhere: { id: string; decide_at: string }[];
+    };
+    expect(elsewhere.to_decide).toEqual([]);
+    requestId = elsewhere.to_decide_elsewhere[0]!.id;
+    expect(elsewhere.to_decide_elsewhere[0]!.decide_at).toBe(stack.url(APP, '/.ztna/access'));
+    // Deciding happens on the admin app's host, where she signs in (with MFA) too.
+    const there = await stack.login(alice, 'alice', stack.url(APP, '/.ztna/access'), {
+      otp: ALICE_OTP,
+    });
+    expect(there.status).toBe(200);
+    expect((await accessJson(alice, APP)).to_decide.map((r) => r.id)).toEqual([requestId]);
   });
 
-  /** alice's browser, posting the decision form she clicked on tools.test. */
-  function clickApprove(csrf: string): Promise<Reply> {
-    return post(
-      alice,
-      '/.ztna/access/decide',
-      { csrf, id: requestId, decision: 'approve' },
-      'tools.test',
-    );
+  /** alice's browser, posting the decision form she clicked on `host`. */
+  function clickApprove(csrf: string, host = APP): Promise<Reply> {
+    return post(alice, '/.ztna/access/decide', { csrf, id: requestId, decision: 'approve' }, host);
   }
 
   async function stillPending(): Promise<void> {
-    expect((await accessJson(alice, 'tools.test')).to_decide.map((r) => r.id)).toEqual([requestId]);
+    expect((await accessJson(alice, APP)).to_decide.map((r) => r.id)).toEqual([requestId]);
     expect((await bob.navigate(stack.url('admin.test', '/'))).status).toBe(403);
     expect(stack.audit().filter((l) => l.jit === 'approved')).toEqual([]);
   }
 
+  test("another app's origin decides nothing: not with a clicked form, not with the fresh second factor it had her sign in for", async () => {
+    // A script of the tools app can send what a clicked Approve sends (any navigation it starts
+    // right after one of her clicks carries Sec-Fetch-User), with the token it reads on its
+    // own origin. The page there offers no form for the request, and a decision is refused.
+    const page = await alice.navigate(stack.url('tools.test', '/.ztna/access'));
+    expect(page.status).toBe(200);
+    expect(hiddenField(page.text, 'id')).toBeUndefined();
+    expect(page.text).toContain(`decide on ${new URL(stack.url(APP, '/')).host}`);
+    const reply = await postAs(alice, '/.ztna/access/decide', CLICKED, {
+      csrf: hiddenField(page.text, 'csrf') ?? (await csrfOf(alice, 'tools.test')),
+      id: requestId,
+      decision: 'approve',
+    });
+    expect(reply.status).toBe(403);
+    expect(reply.json()).toMatchObject({ error: 'ZTNA_ERR_ACCESS_DECIDE_ELSEWHERE' });
+    await stack.auditLine((l) => l.reason === 'access_decide:elsewhere' && l.sub === 'alice');
+    await stillPending();
+  });
+
   test.each(Object.entries(SCRIPTED))(
-    'a script reads the form token and the request id, and its POST to decide (%s) is refused',
+    "on the admin app's own origin too, a script that reads the token and the request id, and POSTs to decide (%s), is refused",
     async (_how, headers) => {
-      // What the app's script can read: /.ztna/access is same-origin with it.
-      const page = await alice.request(stack.url('tools.test', '/.ztna/access'), {
+      // Defence in depth where the decision is made: the app's own scripts are same-origin.
+      const page = await alice.request(stack.url(APP, '/.ztna/access'), {
         headers: { accept: 'text/html', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
       });
       const csrf = hiddenField(page.text, 'csrf')!;
       expect(hiddenField(page.text, 'id')).toBe(requestId);
 
-      const reply = await postAs(alice, '/.ztna/access/decide', headers, {
-        csrf,
-        id: requestId,
-        decision: 'approve',
-      });
+      const reply = await postAs(
+        alice,
+        '/.ztna/access/decide',
+        headers,
+        { csrf, id: requestId, decision: 'approve' },
+        APP,
+      );
       expect(reply.status).toBe(403);
       expect(reply.json()).toMatchObject({ error: 'ZTNA_ERR_ACCESS_FORM_NOT_CLICKED' });
       await stack.auditLine((l) => l.reason === 'access_decide:not_clicked' && l.sub === 'alice');
@@ -209,7 +238,7 @@ describe('approvals driven from an upstream app origin (position 4)', () => {
   test('a sign-in with a second factor more than 10 minutes old decides nothing: the page steps up, a clicked form is refused', async () => {
     offsetMs = 11 * MINUTE;
     try {
-      const page = await alice.navigate(stack.url('tools.test', '/.ztna/access'));
+      const page = await alice.navigate(stack.url(APP, '/.ztna/access'));
       expect(page.status).toBe(302);
       const login = new URL(page.location!);
       expect(login.pathname).toBe('/.ztna/login');
@@ -219,22 +248,22 @@ describe('approvals driven from an upstream app origin (position 4)', () => {
         max_age: '600',
         rd: '/.ztna/access',
       });
-      const csrf = await csrfOf(alice, 'tools.test');
+      const csrf = await csrfOf(alice, APP);
       const reply = await clickApprove(csrf);
       expect(reply.status).toBe(403);
       expect(reply.text).toContain('Second factor required');
       await stack.auditLine((l) => l.reason === 'access_decide:mfa' && l.sub === 'alice');
       // Nine minutes after it, the same sign-in was fresh enough; the request is still pending.
       offsetMs = 9 * MINUTE;
-      expect((await alice.navigate(stack.url('tools.test', '/.ztna/access'))).status).toBe(200);
+      expect((await alice.navigate(stack.url(APP, '/.ztna/access'))).status).toBe(200);
       await stillPending();
     } finally {
       offsetMs = 0;
     }
   });
 
-  test('the approver herself, clicking Approve on the page with a fresh second factor, is accepted', async () => {
-    const page = await alice.navigate(stack.url('tools.test', '/.ztna/access'));
+  test("the approver herself, clicking Approve on the admin app's page with a fresh second factor, is accepted", async () => {
+    const page = await alice.navigate(stack.url(APP, '/.ztna/access'));
     expect(page.status).toBe(200);
     const reply = await clickApprove(hiddenField(page.text, 'csrf')!);
     expect(reply.status).toBe(303);
