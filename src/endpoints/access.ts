@@ -345,6 +345,7 @@ export function createAccessHandlers(deps: AccessDeps) {
           grantedBy: by,
           reason: taken.reason,
           requestId: taken.id,
+          requesterEmail: taken.requesterEmail,
         };
         await deps.grants.issue(grant);
         deps.recordJit({ event: 'approved', subject: grant, by, requestId: context.requestId });

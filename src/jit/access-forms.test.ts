@@ -102,6 +102,7 @@ describe('what a requester can put in a reason or a note', () => {
     'del \u007f',
     'line\u2028separator',
     'bidi \u202e override',
+    'marks \u200f\u200e\u061c that reorder neutral text',
   ];
   test.each(forged)('control characters are refused, with a clear problem: %j', (text) => {
     const ask = readAccessAsk({ grant: 'admin-access', duration: '1h', reason: text }, offers);

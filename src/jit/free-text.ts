@@ -18,6 +18,9 @@ function isControl(char: string): boolean {
   return (
     code < 0x20 ||
     (code >= 0x7f && code <= 0x9f) ||
+    code === 0x061c || // Arabic letter mark
+    code === 0x200e || // left-to-right mark
+    code === 0x200f || // right-to-left mark
     code === 0x2028 ||
     code === 0x2029 ||
     (code >= 0x202a && code <= 0x202e) ||

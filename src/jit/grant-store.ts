@@ -39,9 +39,14 @@ export interface GrantStore {
   countActive(now: number): Promise<number>;
 }
 
-/** The request key that makes a second identical request return the first. */
+/**
+ * The request key that makes a second identical request return the first: the grant and the
+ * account (`heldBy`'s notion of a person: the sub, else the email), so a changed or newly
+ * unverified email never files a second request for the same account.
+ */
 export function requestDedupKey(request: Pick<AccessRequest, 'grant' | 'user'>): string {
-  return `${request.grant}\n${request.user.sub ?? ''}\n${request.user.email ?? ''}`;
+  const { sub, email } = request.user;
+  return `${request.grant}\n${sub !== undefined ? `sub:${sub}` : `email:${email ?? ''}`}`;
 }
 
 /**
@@ -60,9 +65,13 @@ export function heldBy(record: { readonly user: Grantee }, person: Grantee): boo
  * Whether a grant or request concerns a user an admin named, by sub or by email: what the admin
  * API lists and revokes (an admin revoking `bob@corp.example` means every grant of bob's).
  */
-export function isFor(record: { readonly user: Grantee }, user: Grantee): boolean {
+export function isFor(
+  record: { readonly user: Grantee; readonly requesterEmail?: string | undefined },
+  user: Grantee,
+): boolean {
+  const email = user.email?.toLowerCase();
   return (
     (user.sub !== undefined && record.user.sub === user.sub) ||
-    (user.email !== undefined && record.user.email === user.email.toLowerCase())
+    (email !== undefined && (record.user.email === email || record.requesterEmail === email))
   );
 }

@@ -46,13 +46,25 @@ export interface Grant {
   readonly reason: string;
   /** The request it approved; absent for grants issued through the admin API. */
   readonly requestId?: string | undefined;
+  /**
+   * The requester's email as the IdP gave it, verified or not (from the request). Never for
+   * holding the grant (`heldBy`): only so that an admin who names the person by email finds,
+   * and can revoke, a grant held by a sub whose email the IdP did not vouch for.
+   */
+  readonly requesterEmail?: string | undefined;
 }
 
-/** The index keys a grantee is found under (`sub:…`, `email:…`), as the session store uses. */
-export function granteeKeys(user: Grantee): string[] {
+/**
+ * The index keys a grantee is found under (`sub:…`, `email:…`), as the session store uses; for
+ * a record with a requester's email, that one too (so an admin finds it by email).
+ */
+export function granteeKeys(user: Grantee, requesterEmail?: string): string[] {
+  const emails = new Set(
+    [user.email, requesterEmail].flatMap((e) => (e === undefined ? [] : [e.toLowerCase()])),
+  );
   return [
     ...(user.sub === undefined ? [] : [`sub:${user.sub}`]),
-    ...(user.email === undefined ? [] : [`email:${user.email.toLowerCase()}`]),
+    ...[...emails].map((email) => `email:${email}`),
   ];
 }
 

@@ -75,7 +75,7 @@ export class RedisGrantStore implements GrantStore {
       .multi()
       .set(GRANT + grant.id, JSON.stringify(grant), { PXAT: grant.expiresAt + RETAIN_MS })
       .zAdd(EXPIRY, { score: grant.expiresAt, value: grant.id });
-    for (const key of granteeKeys(grant.user))
+    for (const key of granteeKeys(grant.user, grant.requesterEmail))
       multi.sAdd(USER + key, grant.id).pExpire(USER + key, USER_INDEX_TTL_MS);
     await multi.exec();
   }
@@ -144,7 +144,7 @@ export class RedisGrantStore implements GrantStore {
       const grant = parse<Grant>(await this.redis.getDel(GRANT + id));
       if (grant === undefined) continue;
       const multi = this.redis.multi().del(USED + id);
-      for (const key of granteeKeys(grant.user)) multi.sRem(USER + key, id);
+      for (const key of granteeKeys(grant.user, grant.requesterEmail)) multi.sRem(USER + key, id);
       await multi.exec();
       taken.push(grant);
     }

@@ -151,6 +151,18 @@ describe.each(backends)('GrantStore contract: %s', (_name, makeBackend) => {
     expect((await backend.a.request(accessRequest())).request.id).toBe(next.request.id);
   });
 
+  test('one account asks once per grant, even after its email changed or lost its verification', async () => {
+    const first = await backend.a.request(accessRequest());
+    const again = await backend.b.request({
+      ...accessRequest(),
+      user: { sub: first.request.user.sub },
+    });
+    expect(again).toMatchObject({ created: false, request: { id: first.request.id } });
+    expect(
+      await backend.b.pendingOf({ sub: first.request.user.sub }, first.request.grant),
+    ).toMatchObject({ id: first.request.id });
+  });
+
   test('grantsOf finds a person by sub and by email, running grants only', async () => {
     const full = grant();
     const byEmail = grant({ user: { email: 'bob@corp.example' }, grant: 'db-admin' });

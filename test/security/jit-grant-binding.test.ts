@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { IdpUser } from '../../src/demo/idp.js';
 import { TestClient } from '../harness/http-client.js';
 import { ALICE_OTP, ERIN_OTP, JIT_ROUTES, JIT_USERS, jitSteps } from '../harness/jit.js';
 import { startStack } from '../harness/stack.js';
@@ -10,8 +11,22 @@ import type { Stack } from '../harness/stack.js';
 let stack: Stack;
 const { browserOf, ask, accessJson, decide, csrfOf } = jitSteps(() => stack);
 
+// ivan's IdP does not vouch for his email: his grant is held by his sub alone.
+const USERS: readonly IdpUser[] = [
+  ...JIT_USERS,
+  {
+    sub: 'ivan-sub',
+    username: 'ivan',
+    password: 'pw-ivan',
+    email: 'ivan@corp.example',
+    emailVerified: false,
+    name: 'Ivan',
+    groups: ['sales'],
+  },
+];
+
 beforeAll(async () => {
-  stack = await startStack({ routes: JIT_ROUTES, users: JIT_USERS });
+  stack = await startStack({ routes: JIT_ROUTES, users: USERS });
 });
 afterAll(() => stack.close());
 
@@ -35,5 +50,22 @@ describe('whom a grant born of a request lets in', () => {
       await new TestClient().request(stack.adminUrl('/admin/grants?user=erin@corp.example'))
     ).json<{ grants: unknown[] }>();
     expect(listed.grants).toHaveLength(1);
+  });
+
+  test('an admin who names the person by email finds and revokes a grant held by a sub whose email is unverified', async () => {
+    const ivan = (await browserOf('ivan', 'admin.test', '/')).client;
+    expect((await ask(ivan, { reason: 'ivan needs it' })).status).toBe(303);
+    const alice = (await browserOf('alice', 'admin.test', '/.ztna/access', ALICE_OTP)).client;
+    const request = (await accessJson(alice)).to_decide.find((r) => r.reason === 'ivan needs it');
+    expect((await decide(alice, await csrfOf(alice), request!.id, 'approve')).status).toBe(303);
+    expect((await ivan.navigate(stack.url('admin.test', '/'))).status).toBe(200);
+    const admin = new TestClient();
+    const listed = await admin.request(stack.adminUrl('/admin/grants?user=ivan%40corp.example'));
+    expect(listed.json<{ grants: unknown[] }>().grants).toHaveLength(1);
+    const revoked = await admin.request(stack.adminUrl('/admin/grants?user=ivan%40corp.example'), {
+      method: 'DELETE',
+    });
+    expect(revoked.status).toBe(200);
+    expect((await ivan.navigate(stack.url('admin.test', '/'))).status).toBe(403);
   });
 });
