@@ -15,7 +15,7 @@ import {
   rawEmailOf,
 } from '../jit/approval.js';
 import type { JitRecorder } from '../jit/events.js';
-import { isFor } from '../jit/grant-store.js';
+import { heldBy } from '../jit/grant-store.js';
 import type { GrantStore } from '../jit/grant-store.js';
 import { granteeName, granteeOf } from '../jit/grants.js';
 import type { AccessRequest, Grant, Grantee } from '../jit/grants.js';
@@ -231,7 +231,7 @@ export function createAccessHandlers(deps: AccessDeps) {
         deps.grants.grantsOf(grantee, now),
         deps.grants.pending(),
       ]);
-      const ownRequests = pending.filter((r) => isFor(r, grantee));
+      const ownRequests = pending.filter((r) => heldBy(r, grantee));
       const approvable = pending.flatMap((request) => {
         const offer = isOwnRequest(request, identity)
           ? undefined
