@@ -144,6 +144,27 @@ export function createAccessHandlers(deps: AccessDeps) {
     return url.pathname + url.search;
   }
 
+  /**
+   * The signed-in person who sent one of the two forms, or undefined once refused: only a
+   * button the person clicked on a page of this origin (a script there, an upstream app's,
+   * can read the form token: it gets a 403 and nothing changes), with the session's token.
+   */
+  async function formSender(
+    req: Request,
+    res: Response,
+    step: 'access_request' | 'access_decide',
+  ): Promise<Visitor | undefined> {
+    const known = await visitor(req, res);
+    if (known === undefined) return undefined;
+    const { context, session } = known;
+    if (!isClickedSameOriginForm(req.headers))
+      refuse(req, res, context, 'ZTNA_ERR_ACCESS_FORM_NOT_CLICKED', `${step}:not_clicked`);
+    else if (!sameToken(session.data.csrf, formOf(req)?.csrf))
+      refuse(req, res, context, 'ZTNA_ERR_ACCESS_CSRF', `${step}:csrf`);
+    else return known;
+    return undefined;
+  }
+
   function formOf(req: Request): Readonly<Record<string, unknown>> | undefined {
     return req.body as Readonly<Record<string, unknown>> | undefined;
   }
@@ -151,20 +172,9 @@ export function createAccessHandlers(deps: AccessDeps) {
   return {
     /** POST /.ztna/access/request: a denied person asks for the grant a route offers. */
     async request(req: Request, res: Response): Promise<void> {
-      const known = await visitor(req, res);
+      const known = await formSender(req, res, 'access_request');
       if (known === undefined) return;
-      const { context, session, identity, grantee } = known;
-      // A script on the same origin (an upstream app) must not file requests in a person's name.
-      if (!isClickedSameOriginForm(req.headers))
-        return refuse(
-          req,
-          res,
-          context,
-          'ZTNA_ERR_ACCESS_FORM_NOT_CLICKED',
-          'access_request:not_clicked',
-        );
-      if (!sameToken(session.data.csrf, formOf(req)?.csrf))
-        return refuse(req, res, context, 'ZTNA_ERR_ACCESS_CSRF', 'access_request:csrf');
+      const { context, identity, grantee } = known;
       const ask = readAccessAsk(formOf(req), context.table.offers);
       if (!ask.ok)
         return refuse(
@@ -277,21 +287,9 @@ export function createAccessHandlers(deps: AccessDeps) {
 
     /** POST /.ztna/access/decide: an approver (with MFA, never the requester) decides. */
     async decide(req: Request, res: Response): Promise<void> {
-      const known = await visitor(req, res);
+      const known = await formSender(req, res, 'access_decide');
       if (known === undefined) return;
-      const { context, session, identity } = known;
-      // Only a button the approver clicked on a page of this origin; a script there (an upstream
-      // app's, which can read the form token) gets a 403 and the request stays pending.
-      if (!isClickedSameOriginForm(req.headers))
-        return refuse(
-          req,
-          res,
-          context,
-          'ZTNA_ERR_ACCESS_FORM_NOT_CLICKED',
-          'access_decide:not_clicked',
-        );
-      if (!sameToken(session.data.csrf, formOf(req)?.csrf))
-        return refuse(req, res, context, 'ZTNA_ERR_ACCESS_CSRF', 'access_decide:csrf');
+      const { context, identity } = known;
       const form = readAccessDecision(formOf(req));
       if (!form.ok)
         return refuse(
