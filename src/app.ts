@@ -46,7 +46,6 @@ import type { RevocationBus, RevocationSource } from './revocation/bus.js';
 import { createJitRecorder } from './jit/events.js';
 import { createGrantExpiry } from './jit/expiry.js';
 import type { Grant } from './jit/grants.js';
-import { grantUsedBy } from './pipeline/grants.js';
 
 /** What the pipeline needs from the outside world; `gateway/start.ts` builds it. */
 export interface GatewayDeps {
@@ -349,7 +348,7 @@ export function createApp(deps: GatewayDeps) {
       settle(result.context, signInAgain(result.context, 'session_ended'));
       return parts.record(req, undefined, result.context, 401);
     }
-    const grant = grantUsedBy(result.context.decision, result.context.grants);
+    const grant = result.context.usedGrant;
     if (grant !== undefined && !parts.webSockets.holdGrant(grant, socket)) {
       const decision = { effect: 'deny', reason: 'deny:grant' } as const;
       settle(result.context, { answer: 'deny', decision, routeName: result.context.route.name });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { RequestContext } from '../pipeline/context.js';
-import { grantUsedBy } from '../pipeline/grants.js';
 import { postureResultOf } from '../audit/posture-result.js';
 import { routePublicUrl } from './issuer.js';
 import type { AssertionKeys } from './keys.js';
@@ -41,8 +40,7 @@ export function createAssertionSigner(options: AssertionSignerOptions) {
   return async function assertionFor(context: RequestContext): Promise<string | undefined> {
     const identity = context.identity;
     if (identity === undefined || context.route === undefined) return undefined;
-    const grant =
-      context.decision === undefined ? undefined : grantUsedBy(context.decision, context.grants);
+    const grant = context.usedGrant;
     const grantExp = grant === undefined ? undefined : Math.floor(grant.expiresAt / 1000);
     const claims = {
       iss: options.issuer ?? routePublicUrl(context.route.host, context.scheme),

@@ -67,6 +67,8 @@ export interface Granted extends Inspected {
 /** Step 5 done: the policy's decision, to be forwarded (allowed, or denied in audit mode). */
 export interface Decided extends Granted {
   readonly decision: Decision;
+  /** The grant the allowing rule used, if it tests one: the assertion and WebSockets carry it. */
+  readonly usedGrant: Grant | undefined;
 }
 
 /**
@@ -86,6 +88,7 @@ export interface RequestContext extends Arrival {
   deviceVerdict?: BindingVerdict | undefined;
   grants?: readonly Grant[] | undefined;
   decision?: Decision | undefined;
+  usedGrant?: Grant | undefined;
   /** Every condition evaluated; collected for `explain` only. */
   trace?: TraceEntry[] | undefined;
   /** What `ztna_requests_total` counts this request as. */

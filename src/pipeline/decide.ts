@@ -7,6 +7,7 @@ import type { Answer } from './answer.js';
 import { loginUrlFor } from './authenticate.js';
 import type { Granted } from './context.js';
 import { activeGrantsOf } from '../jit/grants.js';
+import type { Grant } from '../jit/grants.js';
 import { grantUsedBy } from './grants.js';
 import type { PipelineSources } from './sources.js';
 
@@ -56,15 +57,15 @@ export function decisionFor(context: Granted, now: number): Decision {
 export function decide(
   context: Granted,
   sources: PipelineSources,
-): { readonly decision: Decision } | Answer {
+): { readonly decision: Decision; readonly usedGrant: Grant | undefined } | Answer {
   const now = sources.now();
   const decision = decisionFor(context, now);
   if (decision.effect === 'allow') {
-    const used = grantUsedBy(decision, context.grants);
-    if (used !== undefined) sources.grantUsed(used, context.requestId);
-    return { decision };
+    const usedGrant = grantUsedBy(decision, context.grants);
+    if (usedGrant !== undefined) sources.grantUsed(usedGrant, context.requestId);
+    return { decision, usedGrant };
   }
-  if (context.route.mode === 'audit') return { decision };
+  if (context.route.mode === 'audit') return { decision, usedGrant: undefined };
   if (decision.effect === 'step_up' && !recentlySteppedUp(context.session?.data, now)) {
     sources.observe.authEvent('step_up');
     return { answer: 'step_up', decision, loginUrl: loginUrlFor(context, decision) };

@@ -25,6 +25,9 @@ export interface ServeSourcesDeps {
   readonly now: () => number;
 }
 
+/** How many used grants one instance remembers before it forgets the expired ones. */
+const MARKED_USED_LIMIT = 10_000;
+
 function callback(resolve: () => void, reject: (error: unknown) => void) {
   return (error?: unknown) => (error ? reject(error) : resolve());
 }
@@ -46,6 +49,8 @@ export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
         'request failed',
       ),
   };
+  /** Grants this instance has marked used, by id, with their expiry (pruned once many). */
+  const markedUsed = new Map<string, number>();
   return {
     now: deps.now,
     bearerToken: (head, route) =>
@@ -74,12 +79,21 @@ export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
       return store.grants.pendingOf(grantee, grant);
     },
     grantUsed: (grant, requestId) => {
-      // Once per grant, whichever instance sees the first use; never delays the request.
+      // Once per grant, whichever instance sees the first use; never delays the request. This
+      // instance asks the store once per grant, not on every request the grant lets in.
+      if (markedUsed.has(grant.id)) return;
+      if (markedUsed.size >= MARKED_USED_LIMIT)
+        for (const [id, expiresAt] of markedUsed)
+          if (expiresAt <= deps.now()) markedUsed.delete(id);
+      markedUsed.set(grant.id, grant.expiresAt);
       store.grants.markUsed(grant.id).then(
         (first) => {
           if (first) deps.recordJit({ event: 'used', subject: grant, by: 'gateway', requestId });
         },
-        (error: unknown) => log.warn({ error: describe(error) }, 'could not mark a grant used'),
+        (error: unknown) => {
+          markedUsed.delete(grant.id); // asked again on its next use
+          log.warn({ error: describe(error) }, 'could not mark a grant used');
+        },
       );
     },
     observe,
