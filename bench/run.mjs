@@ -19,16 +19,23 @@ import {
   writeReport,
 } from './lib/report.mjs';
 import { HOSTS, startBenchStack } from './lib/stack.mjs';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const USAGE = `node bench/run.mjs [--duration S] [--rounds N] [--connections 1,50] [--only a,b,...]
-                   [--warmup S] [--out FILE] [--no-pin]
+                   [--warmup S] [--out FILE] [--no-pin] [--baseline DIR [--baseline-node-args ARGS]]
   --duration S        seconds of measured load per target and connection count (default 10)
   --rounds N          rounds; the target order alternates between rounds (default 2)
   --connections LIST  keep-alive connection counts (default 1,50)
   --only LIST         targets to run, of a-h and u (bare undici; default all)
   --warmup S          seconds of unmeasured load before each measurement (default duration/5, 0.2-2)
   --out FILE          JSON report (default bench/results/latest.json)
-  --no-pin            do not pin the load generator and the servers to separate CPUs`;
+  --no-pin            do not pin the load generator and the servers to separate CPUs
+  --baseline DIR      also run the gateway targets (e-h) on the build in DIR/dist (a checkout of
+                      another commit, built), as E-H: before and after in one run
+  --baseline-node-args ARGS
+                      node options for the baseline's gateway (with --baseline . : the same
+                      build with and without them, e.g. "--max-semi-space-size=8")`;
 
 const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups'];
 const ASSERTION_HEADER = 'x-ztna-assertion';
@@ -58,9 +65,12 @@ async function signedInHeaders(server, url, headers = {}) {
   }
 }
 
-/** Starts a gateway; signs in on `host` when `session`; the load sends `headers` too. */
-async function gatewayTarget(stack, host, { session = false, headers = {} } = {}) {
-  const server = await stack.startGateway();
+/**
+ * Starts a gateway (the build `main`, by default this checkout's); signs in on `host` when
+ * `session`; the load sends `headers` too.
+ */
+async function gatewayTarget(stack, host, { session = false, headers = {}, main, nodeArgs } = {}) {
+  const server = await stack.startGateway({ main, nodeArgs });
   const url = stack.gatewayUrl(host);
   return {
     server,
@@ -98,29 +108,48 @@ const TARGETS = {
       return { server, port: stack.ports.express, headers };
     },
   },
-  e: { name: 'gateway public route', start: (stack) => gatewayTarget(stack, 'public') },
+  e: {
+    name: 'gateway public route',
+    start: (stack, build) => gatewayTarget(stack, 'public', { ...build }),
+  },
   f: {
     name: 'gateway session+policy',
     expect: [...IDENTITY_HEADERS, ASSERTION_HEADER],
-    start: (stack) => gatewayTarget(stack, 'app', { session: true }),
+    start: (stack, build) => gatewayTarget(stack, 'app', { session: true, ...build }),
   },
   g: {
     name: 'gateway session+posture',
     expect: [...IDENTITY_HEADERS, ASSERTION_HEADER],
-    async start(stack) {
+    async start(stack, build) {
       const posture = { 'x-device-posture': await stack.postureAssertion() };
-      return gatewayTarget(stack, 'device', { session: true, headers: posture });
+      return gatewayTarget(stack, 'device', { session: true, headers: posture, ...build });
     },
   },
   h: {
     name: 'gateway bearer token',
     expect: ['x-forwarded-user', ASSERTION_HEADER],
-    async start(stack) {
+    async start(stack, build) {
       const authorization = `Bearer ${await stack.serviceToken()}`;
-      return gatewayTarget(stack, 'api', { headers: { authorization } });
+      return gatewayTarget(stack, 'api', { headers: { authorization }, ...build });
     },
   },
 };
+
+const GATEWAY_TARGETS = ['e', 'f', 'g', 'h'];
+
+/** Targets E-H: e-h on the gateway build in `dir` (`--baseline`), with `nodeArgs` if given. */
+function addBaselineTargets(dir, nodeArgs) {
+  const main = join(resolve(dir), 'dist', 'main.js');
+  if (!existsSync(main)) throw new Error(`--baseline: ${main} does not exist (build it first)`);
+  for (const id of GATEWAY_TARGETS) {
+    const target = TARGETS[id];
+    TARGETS[id.toUpperCase()] = {
+      ...target,
+      name: `${target.name} @baseline`,
+      start: (stack) => target.start(stack, { main, nodeArgs }),
+    };
+  }
+}
 
 /**
  * One request as the load will send it must answer 200 with the upstream's body, and the
@@ -185,6 +214,15 @@ function summarize(ids, connectionCounts, measurements, failures) {
   for (const connections of connectionCounts) {
     const of = (id) => measurements.filter((m) => m.target === id && m.connections === connections);
     const stat = (id, key) => median(of(id).map((m) => m[key]));
+    // Each round's own ratio, then their median: the machine's speed drifts between rounds
+    // (by half on a busy day), and (b) runs in every round, close in time to each target.
+    const ratioToB = (id) =>
+      median(
+        of(id).flatMap((m) => {
+          const b = of('b').find((r) => r.round === m.round);
+          return b === undefined ? [] : [m.rps / b.rps];
+        }),
+      );
     for (const id of ids) {
       const runs = of(id);
       rows.push({
@@ -192,7 +230,7 @@ function summarize(ids, connectionCounts, measurements, failures) {
         name: TARGETS[id].name,
         connections,
         rps: stat(id, 'rps'),
-        ratioToB: stat(id, 'rps') / stat('b', 'rps'),
+        ratioToB: ratioToB(id),
         p50Ms: stat(id, 'p50'),
         p99Ms: stat(id, 'p99'),
         p99AddedOverAMs: stat(id, 'p99') - stat('a', 'p99'),
@@ -245,11 +283,19 @@ async function main() {
       warmup: { type: 'string' },
       out: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      'baseline-node-args': { type: 'string' },
     },
     USAGE,
   );
   const duration = Number(values.duration);
-  const ids = list(values.only, false);
+  const only = list(values.only, false);
+  if (values.baseline !== undefined)
+    addBaselineTargets(values.baseline, values['baseline-node-args']?.split(' ').filter(Boolean));
+  // Each baseline target runs right after its own, so that both see the same machine.
+  const ids = only.flatMap((id) =>
+    values.baseline !== undefined && GATEWAY_TARGETS.includes(id) ? [id, id.toUpperCase()] : [id],
+  );
   const unknown = ids.filter((id) => !(id in TARGETS));
   if (!(duration > 0) || unknown.length > 0) {
     console.error(

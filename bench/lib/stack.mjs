@@ -286,19 +286,26 @@ export async function startBenchStack({ instances = 1, redisUrl, users = [] } = 
        * The real gateway, as a user runs it: `node dist/main.js serve --config --routes`. Its
        * stdout (audit lines) goes to /dev/null, or to BENCH_GATEWAY_LOG_DIR/gateway-N.log.
        * `instance` picks the ports (of `instances`), `store` the session store (memory or
-       * redis; redis by default when the stack has a `redisUrl`).
+       * redis; redis by default when the stack has a `redisUrl`), `main` the build (another
+       * checkout's dist/main.js for --baseline), `nodeArgs` node's options (by default
+       * BENCH_GATEWAY_NODE_ARGS).
        */
-      async startGateway({ instance = 0, store = defaultStore } = {}) {
+      async startGateway({
+        instance = 0,
+        store = defaultStore,
+        main = 'dist/main.js',
+        nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      } = {}) {
         const config = await configFor(store, instance);
         gatewayCount += 1;
         const logDir = process.env.BENCH_GATEWAY_LOG_DIR;
         const gateway = startNode(
-          'dist/main.js',
+          main,
           ['serve', '--config', config, '--routes', join(dir, 'routes.yaml')],
           {
             env,
             // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
-            nodeArgs: (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+            nodeArgs,
             name: `gateway #${gatewayCount}`,
             ...(logDir && { stdoutFile: join(logDir, `gateway-${gatewayCount}.log`) }),
           },
