@@ -296,9 +296,8 @@ export function createApp(deps: GatewayDeps) {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const context = parts.beginRequest(req);
-    res.once('close', () =>
-      parts.record(req, res, context, res.headersSent ? res.statusCode : 499),
-    );
+    // 'close' comes once per response: `on` spares the wrapper `once` makes per request.
+    res.on('close', () => parts.record(req, res, context, res.headersSent ? res.statusCode : 499));
     runPipeline(context, req, 'http', parts.sources, pipelineSettings)
       .then((result) => deliverHttp(req, res, context, result))
       .catch((error: unknown) => {

@@ -4,6 +4,7 @@ import type { AuditWriter } from './loggers.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Metrics } from '../metrics/registry.js';
 import { postureResultOf } from './posture-result.js';
+import { childPerValue } from '../metrics/route-meters.js';
 import type { RouteMeters } from '../metrics/route-meters.js';
 
 /** Route label for requests that matched no route (bounded, cannot collide: route names are [a-z0-9_-]). */
@@ -15,6 +16,7 @@ export const NO_ROUTE_LABEL = '(none)';
  * and duration known; the decision itself was taken before anything was forwarded.
  */
 export function createRecorder(audit: AuditWriter, metrics: Metrics, meters: RouteMeters) {
+  const postureCheck = childPerValue((result) => metrics.postureChecks.labels({ result }));
   return function record(
     req: IncomingMessage,
     res: ServerResponse | undefined,
@@ -34,7 +36,7 @@ export function createRecorder(audit: AuditWriter, metrics: Metrics, meters: Rou
     }
     const posture = postureResultOf(context);
     if (posture === 'pass' || posture === 'fail' || posture === 'missing')
-      metrics.postureChecks.inc({ result: posture });
+      postureCheck(posture).inc();
     const identity = context.identity;
     // Every SPEC §11 field on every line, null when it does not apply: one schema for the SIEM.
     audit.write({

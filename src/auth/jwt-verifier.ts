@@ -38,11 +38,20 @@ const ALLOWED = new Set<string>(JWT_ALGORITHMS);
  * Where an issuer's keys come from. `now` is the gateway's clock; jose's remote key sets keep
  * their own (real) time for their cache and cooldown.
  */
-type KeySource = (
-  header: JWSHeaderParameters,
-  token: FlattenedJWSInput,
-  now: number,
-) => Promise<CryptoKey>;
+interface FoundKey {
+  readonly key: CryptoKey;
+  /** The key set it came from, when the source can tell (see `current`). */
+  readonly keySet: object | undefined;
+}
+
+interface KeySource {
+  getKey(header: JWSHeaderParameters, token: FlattenedJWSInput, now: number): Promise<FoundKey>;
+  /**
+   * The key set in effect, when it is known without asking (no re-check is due): the same
+   * object for as long as the keys have not changed. Undefined when only `getKey` can tell.
+   */
+  current(now: number): object | undefined;
+}
 
 /**
  * A JWKS file, re-read when it changed. Checked at most every `minReloadMs` of the gateway's
@@ -65,25 +74,33 @@ function createFileKeySource(path: string, log: Logger, minReloadMs = 5000): Key
     mtimeMs = info.mtimeMs;
     log.info({ jwks_file: path }, 'JWKS file loaded');
   }
-  return async (header, token, now) => {
-    // A clock set back (tests, an NTP step) counts as due, never as "checked in the future".
-    if (keys === undefined || now - lastCheck >= minReloadMs || now < lastCheck) {
-      lastCheck = now;
-      await load();
-    }
-    try {
-      return await keys!(header, token);
-    } catch (error) {
-      const realNow = Date.now();
-      if (
-        (error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' ||
-        realNow - lastMiss < minReloadMs
-      )
-        throw error;
-      lastMiss = realNow;
-      await load();
-      return keys!(header, token);
-    }
+  // A clock set back (tests, an NTP step) counts as due, never as "checked in the future".
+  const due = (now: number) =>
+    keys === undefined || now - lastCheck >= minReloadMs || now < lastCheck;
+  return {
+    async getKey(header, token, now) {
+      if (due(now)) {
+        lastCheck = now;
+        await load();
+      }
+      const keySet = keys!;
+      try {
+        return { key: await keySet(header, token), keySet };
+      } catch (error) {
+        const realNow = Date.now();
+        if (
+          (error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' ||
+          realNow - lastMiss < minReloadMs
+        )
+          throw error;
+        lastMiss = realNow;
+        await load();
+        const reloaded = keys!;
+        return { key: await reloaded(header, token), keySet: reloaded };
+      }
+    },
+    // `load` makes a new key set only when the file changed.
+    current: (now) => (due(now) ? undefined : keys),
   };
 }
 
@@ -147,6 +164,8 @@ interface CacheEntry {
   readonly header: JWSHeaderParameters;
   /** The key that checked the signature: the verdict stands only while the issuer has it. */
   readonly key: CryptoKey;
+  /** The issuer's key set that held `key` (when its source can tell, see KeySource.current). */
+  readonly keySet: object | undefined;
   /** Epoch ms: the earlier of `exp` and the end of the token's allowed age (`iat` + max age). */
   readonly validUntil: number;
 }
@@ -161,9 +180,10 @@ interface CacheEntry {
  * signature check. A cached verdict never outlives what made it true (SPEC §6): it is believed
  * only before the token's `exp` and before its `iat` is older than `maxTokenAgeMs`; past either,
  * the token is verified anew (and refused). And every hit asks the issuer's key set again for
- * the key that verified it: once that key is gone from the JWKS (as the key set sees it: a JWKS
+ * the key that verified it, unless the set is known unchanged: once that key is gone from the JWKS (as the key set sees it: a JWKS
  * file is re-checked every 5 s, a remote JWKS refetched after `jwksMaxAgeMs`, or sooner when a
- * new kid shows up, at most every `jwksCooldownMs`), the token is refused.
+ * new kid shows up, at most every `jwksCooldownMs`), the token is refused. A JWKS file's key
+ * set is known unchanged between its checks, so a hit then costs a map lookup, no promise.
  */
 export function createJwtVerifier(
   issuers: readonly JwtIssuerSettings[],
@@ -179,7 +199,11 @@ export function createJwtVerifier(
         cooldownDuration: options.jwksCooldownMs ?? 5_000,
         timeoutDuration: 5_000,
       }) as KeySet;
-      keySources.set(issuer.issuer, (header, token) => remote(header, token));
+      // jose does not say when it refetched: every cache hit asks it for the key again.
+      keySources.set(issuer.issuer, {
+        getKey: async (header, token) => ({ key: await remote(header, token), keySet: undefined }),
+        current: () => undefined,
+      });
     } else {
       keySources.set(issuer.issuer, createFileKeySource(issuer.jwksFile!, options.log));
     }
@@ -213,7 +237,7 @@ export function createJwtVerifier(
   async function verifyUncached(
     token: string,
     now: number,
-  ): Promise<{ verdict: JwtVerdict; header?: JWSHeaderParameters; key?: CryptoKey }> {
+  ): Promise<{ verdict: JwtVerdict; header?: JWSHeaderParameters; found?: FoundKey }> {
     let header: JWSHeaderParameters;
     let iss: string | undefined;
     try {
@@ -232,11 +256,12 @@ export function createJwtVerifier(
     if (!issuer.algorithms.includes(alg))
       return { verdict: { ok: false, reason: 'bad_algorithm' } };
     const keys = keySources.get(issuer.issuer)!;
-    let key: CryptoKey | undefined;
+    let found: FoundKey | undefined;
     try {
       const { payload } = await jwtVerify(
         token,
-        async (h: JWSHeaderParameters, t: FlattenedJWSInput) => (key = await keys(h, t, now)),
+        async (h: JWSHeaderParameters, t: FlattenedJWSInput) =>
+          (found = await keys.getKey(h, t, now)).key,
         {
           issuer: issuer.issuer,
           audience: [...issuer.audiences],
@@ -252,7 +277,7 @@ export function createJwtVerifier(
           currentDate: new Date(now),
         },
       );
-      return { verdict: { ok: true, payload, issuer }, header, key };
+      return { verdict: { ok: true, payload, issuer }, header, found };
     } catch (error) {
       return { verdict: { ok: false, reason: rejectionOf(error) } };
     }
@@ -271,7 +296,11 @@ export function createJwtVerifier(
     const [protectedHeader, payload, signature] = token.split('.') as [string, string, string];
     try {
       const keys = keySources.get(entry.verdict.issuer.issuer)!;
-      const key = await keys(entry.header, { protected: protectedHeader, payload, signature }, now);
+      const { key } = await keys.getKey(
+        entry.header,
+        { protected: protectedHeader, payload, signature },
+        now,
+      );
       return key === entry.key ? 'same' : 'changed';
     } catch (error) {
       return rejectionOf(error);
@@ -284,16 +313,20 @@ export function createJwtVerifier(
       const cached = cache.get(token);
       if (cached !== undefined) {
         // Past exp or the age ceiling the entry is dropped and the token verified (and refused)
-        // anew; with its key gone from the issuer's JWKS it is refused at once.
+        // anew; with its key gone from the issuer's JWKS it is refused at once. While the key
+        // set is known unchanged (a JWKS file between its checks) there is nothing to ask.
+        const keySet = keySources.get(cached.verdict.issuer.issuer)!.current(now);
+        if (now < cached.validUntil && keySet !== undefined && keySet === cached.keySet)
+          return cached.verdict;
         const vouched =
           now < cached.validUntil ? await stillVouchedFor(token, cached, now) : 'changed';
         if (vouched === 'same') return cached.verdict;
         cache.delete(token);
         if (vouched !== 'changed') return { ok: false, reason: vouched };
       }
-      const { verdict, header, key } = await verifyUncached(token, now);
-      if (verdict.ok && header !== undefined && key !== undefined)
-        remember(token, { verdict, header, key });
+      const { verdict, header, found } = await verifyUncached(token, now);
+      if (verdict.ok && header !== undefined && found !== undefined)
+        remember(token, { verdict, header, key: found.key, keySet: found.keySet });
       return verdict;
     },
   };

@@ -14,6 +14,20 @@ export function codeLabel(status: number): string {
   return KNOWN_CODES.has(status) ? String(status) : `${Math.floor(status / 100)}xx`;
 }
 
+/**
+ * One child per value of a metric's label, made on first use: `labels()` and `observe(labels,
+ * v)` hash the label object on every call (DESIGN §5). Bounded by the label's values, which
+ * come from closed unions.
+ */
+export function childPerValue<C>(make: (value: string) => C): (value: string) => C {
+  const children = new Map<string, C>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) children.set(value, (child = make(value)));
+    return child;
+  };
+}
+
 interface RouteMeter {
   requests(decision: RequestDecision, status: number): CounterChild;
   readonly duration: HistogramChild;

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import type { RouteTable } from '../config/route-table.js';
+import { newContext } from './context.js';
 import type { RequestContext } from './context.js';
 import { normalizeIp } from '../lib/cidr.js';
 import { resolveClientIp, resolveScheme } from '../lib/forwarded.js';
@@ -21,7 +22,7 @@ export function createRequestStarter(
   return function beginRequest(req: IncomingMessage): RequestContext {
     const peer = normalizeIp(req.socket.remoteAddress ?? '');
     const incomingId = req.headers['x-request-id'];
-    return {
+    return newContext({
       requestId:
         typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
       startedAt: performance.now(),
@@ -34,6 +35,6 @@ export function createRequestStarter(
         req.headers['x-forwarded-proto'],
       ),
       method: req.method ?? 'GET',
-    };
+    });
   };
 }

@@ -9,7 +9,8 @@ import type { CollectedPosture } from '../posture/collect.js';
 import type { CanonicalHost, CanonicalTarget } from '../routing/canonicalize.js';
 import { parseForwardedAddress, UNKNOWN_CLIENT } from '../lib/forwarded.js';
 import type { Answer } from './answer.js';
-import type { RequestContext, RequestHead } from './context.js';
+import { newContext } from './context.js';
+import type { RequestHead } from './context.js';
 import { runPipeline } from './run.js';
 import type { PipelineSources } from './sources.js';
 
@@ -166,16 +167,18 @@ export async function simulate(
   // The address as serve reads it from a trusted proxy's X-Forwarded-For: canonical, without a
   // port, or unknown when it is no address (which matches no `ip` allow and every `ip` deny).
   const clientIp = parseForwardedAddress(request.ip) ?? UNKNOWN_CLIENT;
-  const context: RequestContext = {
-    requestId: 'explain',
-    startedAt: 0,
-    table,
-    peerIp: clientIp,
-    clientIp,
-    scheme: request.url.toLowerCase().startsWith('https:') ? 'https' : 'http',
-    method: request.method,
+  const context = newContext(
+    {
+      requestId: 'explain',
+      startedAt: 0,
+      table,
+      peerIp: clientIp,
+      clientIp,
+      scheme: request.url.toLowerCase().startsWith('https:') ? 'https' : 'http',
+      method: request.method,
+    },
     trace,
-  };
+  );
   const result = await runPipeline(
     context,
     head,

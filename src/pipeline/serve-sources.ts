@@ -10,6 +10,7 @@ import type { GatewayStore } from '../session/store.js';
 import type { Observer, PipelineSources } from './sources.js';
 import { granteeOf } from '../jit/grants.js';
 import type { JitRecorder } from '../jit/events.js';
+import { childPerValue } from '../metrics/route-meters.js';
 
 export interface ServeSourcesDeps {
   readonly store: GatewayStore;
@@ -35,8 +36,9 @@ function callback(resolve: () => void, reject: (error: unknown) => void) {
 /** The pipeline's sources for `serve`: the session store, the IdP, the JWT verifiers. */
 export function createServeSources(deps: ServeSourcesDeps): PipelineSources {
   const { store, metrics, log } = deps;
+  const ageOf = childPerValue((kind) => metrics.credentialAge.labels({ kind }));
   const observe: Observer = {
-    credentialAge: (kind, seconds) => metrics.credentialAge.observe({ kind }, seconds),
+    credentialAge: (kind, seconds) => ageOf(kind).observe(seconds),
     authEvent: (event) => metrics.authEvents.inc({ event }),
     warn: (fields, message) => log.warn(fields, message),
     failure: (requestId, error) =>

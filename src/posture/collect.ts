@@ -56,6 +56,8 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
     return INVALID;
   }
 
+  const postureAge = deps.metrics.credentialAge.labels({ kind: 'posture' });
+
   return async function collectPosture(
     headers: IncomingHttpHeaders,
     peerIp: string,
@@ -69,10 +71,7 @@ export function createPostureCollector(deps: PostureCollectorDeps) {
           ? await deps.verifyAssertion(assertion, now)
           : ({ ok: false, reason: 'malformed' } as const);
       if (result.ok) {
-        deps.metrics.credentialAge.observe(
-          { kind: 'posture' },
-          Math.max(0, now - result.posture.facts.observedAt) / 1000,
-        );
+        postureAge.observe(Math.max(0, now - result.posture.facts.observedAt) / 1000);
         const { facts, email } = result.posture;
         return refusedIfOutdated(facts, requestId) ?? { source: 'assertion', facts, email };
       }

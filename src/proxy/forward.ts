@@ -122,7 +122,7 @@ class ForwardedRequest implements Dispatcher.DispatchHandler {
     private readonly context: Decided,
     private readonly forwarder: Forwarder,
   ) {
-    res.once('close', this.onClientClose);
+    res.on('close', this.onClientClose);
   }
 
   private readonly onClientClose = (): void => {

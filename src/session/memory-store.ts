@@ -1,17 +1,29 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
 import { MemoryGrantStore } from '../jit/memory-grants.js';
+import type { StoredTokens } from './session-data.js';
 import { lookupKeysFor, summarize, userKeysOf } from './store.js';
 import type { GatewayStore, SessionSummary } from './store.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 interface Entry {
-  /** Serialized: every request gets its own copy, as with a networked store. */
+  /**
+   * Serialized, without the IdP tokens: every request gets its own copy, as with a networked
+   * store, and parses only what it reads (the tokens were 70% of a session's JSON).
+   */
   readonly json: string;
+  /** Only refresh and logout read them, and they replace them whole: one frozen copy is shared. */
+  readonly tokens: Readonly<StoredTokens> | undefined;
   readonly userKeys: readonly string[];
   expiresAt: number;
 }
+
+/**
+ * The sessions under one index key: one id (nearly every user has one session at a time),
+ * or a Set once there are more. A Set per key cost about 380 bytes a session.
+ */
+type Sids = string | Set<string>;
 
 /**
  * The embedded session store (`session.store: memory`) for a single instance. Entries expire
@@ -21,7 +33,7 @@ interface Entry {
  */
 export class MemorySessionStore extends session.Store implements GatewayStore {
   private readonly entries = new Map<string, Entry>();
-  private readonly byUser = new Map<string, Set<string>>();
+  private readonly byUser = new Map<string, Sids>();
   private readonly timer: NodeJS.Timeout;
   readonly grants: MemoryGrantStore;
 
@@ -36,26 +48,20 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
 
   override get(sid: string, callback: Callback<SessionData | null>): void {
     const entry = this.live(sid);
-    process.nextTick(
-      callback,
-      null,
-      entry === undefined ? null : (JSON.parse(entry.json) as SessionData),
-    );
+    process.nextTick(callback, null, entry === undefined ? null : this.dataOf(entry));
   }
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
     this.remove(sid);
     const userKeys = userKeysOf(data);
+    const { tokens, ...rest } = data;
     this.entries.set(sid, {
-      json: JSON.stringify(data),
+      json: JSON.stringify(rest),
+      tokens: tokens === undefined ? undefined : Object.freeze({ ...tokens }),
       userKeys,
       expiresAt: this.now() + this.idleMs,
     });
-    for (const key of userKeys) {
-      let sids = this.byUser.get(key);
-      if (sids === undefined) this.byUser.set(key, (sids = new Set()));
-      sids.add(sid);
-    }
+    for (const key of userKeys) this.index(key, sid);
     if (callback) process.nextTick(callback);
   }
 
@@ -90,7 +96,7 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   async listUserSessions(user: string): Promise<SessionSummary[]> {
     return this.sidsUnder(lookupKeysFor(user)).flatMap((sid) => {
       const entry = this.live(sid);
-      return entry === undefined ? [] : [summarize(sid, JSON.parse(entry.json) as SessionData)];
+      return entry === undefined ? [] : [summarize(sid, this.dataOf(entry))];
     });
   }
 
@@ -104,9 +110,7 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   ): Promise<string[]> {
     const sids = this.sidsUnder(keys).filter((sid) => {
       const entry = this.live(sid);
-      return (
-        entry !== undefined && (where === undefined || where(JSON.parse(entry.json) as SessionData))
-      );
+      return entry !== undefined && (where === undefined || where(this.dataOf(entry)));
     });
     for (const sid of sids) this.remove(sid);
     return sids;
@@ -129,8 +133,37 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
     return this.entries.size;
   }
 
+  private dataOf(entry: Entry): SessionData {
+    const data = JSON.parse(entry.json) as SessionData;
+    if (entry.tokens !== undefined) data.tokens = entry.tokens;
+    return data;
+  }
+
   private sidsUnder(keys: readonly string[]): string[] {
-    return [...new Set(keys.flatMap((key) => [...(this.byUser.get(key) ?? [])]))];
+    const found = new Set<string>();
+    for (const key of keys) {
+      const sids = this.byUser.get(key);
+      if (typeof sids === 'string') found.add(sids);
+      else for (const sid of sids ?? []) found.add(sid);
+    }
+    return [...found];
+  }
+
+  private index(key: string, sid: string): void {
+    const sids = this.byUser.get(key);
+    if (sids === undefined) this.byUser.set(key, sid);
+    else if (typeof sids !== 'string') sids.add(sid);
+    else if (sids !== sid) this.byUser.set(key, new Set([sids, sid]));
+  }
+
+  private unindex(key: string, sid: string): void {
+    const sids = this.byUser.get(key);
+    if (sids === sid) {
+      this.byUser.delete(key);
+    } else if (typeof sids === 'object') {
+      sids.delete(sid);
+      if (sids.size === 1) this.byUser.set(key, sids.values().next().value!);
+    }
   }
 
   private live(sid: string): Entry | undefined {
@@ -146,11 +179,7 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
     const entry = this.entries.get(sid);
     if (entry === undefined) return;
     this.entries.delete(sid);
-    for (const key of entry.userKeys) {
-      const sids = this.byUser.get(key);
-      sids?.delete(sid);
-      if (sids?.size === 0) this.byUser.delete(key);
-    }
+    for (const key of entry.userKeys) this.unindex(key, sid);
   }
 
   private prune(): void {

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import type { SessionData } from 'express-session';
+import { MemorySessionStore } from './memory-store.js';
+
+// The embedded store keeps the IdP tokens beside each session's JSON and indexes a user's
+// sessions by one id until there are several (memory, issue 11): what an admin and the
+// pipeline see must be exactly what they saw when every session was one JSON string.
+
+const stores: MemorySessionStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.shutdown();
+});
+
+function newStore(): MemorySessionStore {
+  const store = new MemorySessionStore(3_600_000);
+  stores.push(store);
+  return store;
+}
+
+function sessionOf(sub: string, email: string, idToken = `id-token-of-${sub}`): SessionData {
+  return {
+    cookie: { originalMaxAge: 3_600_000, path: '/', httpOnly: true },
+    user: { sub, email, emailVerified: true, groups: ['eng'], claims: { sub, email } },
+    tokens: { idToken, refreshToken: `refresh-of-${sub}`, expiresAt: 1_700_000_000_000 },
+    createdAt: 1_600_000_000_000,
+    csrf: 'csrf',
+  } as unknown as SessionData;
+}
+
+const get = (store: MemorySessionStore, sid: string) =>
+  new Promise<SessionData | null | undefined>((resolve, reject) =>
+    store.get(sid, (error, data) => (error ? reject(error) : resolve(data))),
+  );
+
+describe('the memory session store', () => {
+  test('gives back the tokens and a private copy of the rest on every read', async () => {
+    const store = newStore();
+    store.set('s1', sessionOf('alice', 'alice@corp.example'));
+    const first = await get(store, 's1');
+    expect(first?.tokens).toEqual({
+      idToken: 'id-token-of-alice',
+      refreshToken: 'refresh-of-alice',
+      expiresAt: 1_700_000_000_000,
+    });
+    (first!.user as { groups?: readonly string[] }).groups = ['admins'];
+    first!.tokens = { idToken: 'changed', refreshToken: undefined, expiresAt: undefined };
+    const second = await get(store, 's1');
+    expect(second?.user.groups).toEqual(['eng']);
+    expect(second?.tokens.idToken).toBe('id-token-of-alice');
+    // Shared between reads, so it must not be changeable in place.
+    expect(() => {
+      (second!.tokens as { idToken: string }).idToken = 'x';
+    }).toThrow(TypeError);
+  });
+
+  test('a session saved again replaces its tokens', async () => {
+    const store = newStore();
+    store.set('s1', sessionOf('alice', 'alice@corp.example'));
+    store.set('s1', sessionOf('alice', 'alice@corp.example', 'refreshed-id-token'));
+    expect((await get(store, 's1'))?.tokens.idToken).toBe('refreshed-id-token');
+  });
+
+  test("finds, lists and revokes each of a user's sessions, one or several", async () => {
+    const store = newStore();
+    store.set('a1', sessionOf('alice', 'Alice@Corp.example'));
+    store.set('a2', sessionOf('alice', 'alice@corp.example'));
+    store.set('a3', sessionOf('alice', 'alice@corp.example'));
+    store.set('b1', sessionOf('bob', 'bob@corp.example'));
+    const refs = async (user: string) => (await store.listUserSessions(user)).length;
+    expect(await refs('alice')).toBe(3);
+    expect(await refs('ALICE@corp.example')).toBe(3);
+    store.destroy('a2');
+    store.destroy('a3');
+    expect(await refs('alice')).toBe(1);
+    // Saving the last one again keeps it indexed once.
+    store.set('a1', sessionOf('alice', 'alice@corp.example'));
+    expect(await refs('alice')).toBe(1);
+    store.set('a4', sessionOf('alice', 'alice@corp.example'));
+    expect((await store.revokeUser('alice')).sort()).toEqual(['a1', 'a4']);
+    expect(await refs('alice')).toBe(0);
+    expect(await get(store, 'a1')).toBeNull();
+    expect(await refs('bob@corp.example')).toBe(1);
+    expect(await store.count()).toBe(1);
+  });
+
+  test('revokes only the sessions the condition picks, under an index key', async () => {
+    const store = newStore();
+    store.set('a1', { ...sessionOf('alice', 'alice@corp.example'), deviceId: 'laptop' });
+    store.set('a2', { ...sessionOf('alice', 'alice@corp.example'), deviceId: 'phone' });
+    const ended = await store.revokeIndexed(['sub:alice'], (data) => data.deviceId === 'phone');
+    expect(ended).toEqual(['a2']);
+    expect((await store.listUserSessions('alice')).map((s) => s.deviceId)).toEqual(['laptop']);
+  });
+});
