@@ -80,6 +80,8 @@ const FORBIDDEN_PREFIXES = [
   'cf-access-',
   'x-amzn-oidc-',
 ];
+/** FORBIDDEN_PREFIXES as one test per header name (names are lower-case, plain letters). */
+const FORBIDDEN_PREFIX = new RegExp(`^(?:${FORBIDDEN_PREFIXES.join('|')})`);
 
 /**
  * Compares header names the way a lenient upstream would: case-insensitively (Node already
@@ -90,9 +92,13 @@ function normalizeName(name: string): string {
   return name.includes('_') ? name.replaceAll('_', '-') : name;
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // Nearly every request says `keep-alive`, which names only a header stripped anyway (it is
+  // hop-by-hop): no Set is built for it.
+  if (value === undefined || value === 'keep-alive') return NO_TOKENS;
   const tokens = new Set<string>();
-  if (value === undefined) return tokens;
   for (const token of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const name = token.trim().toLowerCase();
     if (name !== '') tokens.add(normalizeName(name));
@@ -132,7 +138,7 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
       CLIENT_FORBIDDEN.has(name) ||
       named.has(name) ||
       options.alsoStrip?.has(name) ||
-      FORBIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix))
+      FORBIDDEN_PREFIX.test(name)
     ) {
       delete headers[key];
     }
