@@ -83,6 +83,15 @@ describe('the memory session store', () => {
     expect(await store.count()).toBe(1);
   });
 
+  test('a session saved with another email is found under the new one only', async () => {
+    const store = newStore();
+    store.set('a1', sessionOf('alice', 'alice@corp.example'));
+    store.set('a1', sessionOf('alice', 'alice.smith@corp.example'));
+    expect(await store.listUserSessions('alice@corp.example')).toEqual([]);
+    expect(await store.revokeUser('alice@corp.example')).toEqual([]);
+    expect(await store.revokeUser('alice.smith@corp.example')).toEqual(['a1']);
+  });
+
   test('revokes only the sessions the condition picks, under an index key', async () => {
     const store = newStore();
     store.set('a1', { ...sessionOf('alice', 'alice@corp.example'), deviceId: 'laptop' });

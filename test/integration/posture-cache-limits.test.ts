@@ -148,6 +148,28 @@ describe('a cached verdict falls with its key', () => {
     });
   });
 
+  test('a clock set back counts as a re-check of the JWKS file, never as one done in the future', async () => {
+    const assertion = await mdm.mint(COMPLIANT, { sub: 'laptop-clock-back' });
+    const client = await browserWith(assertion, 'managed.test');
+    clock += 10_000; // due: the file is checked now, at sign-in + 10 s
+    expect((await client.request(stack.url('managed.test', '/clock-back'))).status).toBe(200);
+    // Within 5 s of the last check the cached verdict stands without asking the key set.
+    expect((await client.request(stack.url('managed.test', '/clock-back-cached'))).status).toBe(
+      200,
+    );
+    const { kid } = JSON.parse(Buffer.from(assertion.split('.')[0]!, 'base64url').toString()) as {
+      kid: string;
+    };
+    await mdm.rotate(`${kid}-next`);
+    mdm.retire(kid);
+    await mdm.writeJwks(join(dir, 'mdm-jwks.json'));
+    clock -= 5_000; // before the last check, after the sign-in
+    expect((await client.request(stack.url('managed.test', '/clock-back-retired'))).status).toBe(
+      401,
+    );
+    expect(await refusalOf('/clock-back-retired')).toMatchObject({ refused: 'unknown_key' });
+  });
+
   test('a key removed from a remote JWKS: refused once the JWKS is refetched (a new kid, after the 5 s cooldown)', async () => {
     const assertion = await edr.mint(COMPLIANT, { sub: 'laptop-remote-key' });
     const client = await browserWith(assertion, 'managed.test');
