@@ -49,6 +49,15 @@ test('npm run bench measures every target and writes its JSON', async () => {
   expect(targets.every((t) => t.connections === 1)).toBe(true);
 }, 90_000);
 
+test('npm run bench --baseline runs the gateway targets on the other build too, right after their own', async () => {
+  const report = await bench('run', [
+    ...['--duration', '0.3', '--rounds', '1', '--connections', '1', '--only', 'b,e'],
+    ...['--baseline', '.'],
+  ]);
+  const targets = report.targets as { target: string }[];
+  expect(targets.map((t) => t.target)).toEqual(['b', 'e', 'E']);
+}, 90_000);
+
 test('npm run bench:memory reports session-store and transfer memory', async () => {
   const report = await bench('memory', ['--sessions', '0,100', '--transfer-mb', '1']);
   expect((report.sessions as { sessions: number }[]).map((s) => s.sessions)).toEqual([0, 100]);
