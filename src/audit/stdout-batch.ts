@@ -19,8 +19,9 @@ export interface FlushableDestination extends DestinationStream {
  * stdout for JSON lines, batched: lines are gathered in an array and handed to pino's
  * asynchronous writer (sonic-boom) in blocks. Handing it single lines cost 6 µs each, because it
  * measures the byte length of its whole pending buffer on every write; and one write syscall
- * per request was 8% of a request's CPU (see BLOCK_CHARS for the size of a block). Order is kept: every line, operational or audit, goes
- * through here. `flushSync` writes out everything (the gateway calls it before it exits).
+ * per request was 8% of a request's CPU (BLOCK_CHARS says how big a block is). Order is kept:
+ * every line, operational or audit, goes through here. `flushSync` writes out everything (the
+ * gateway calls it before it exits).
  */
 export function createBatchedStdout(): FlushableDestination {
   const writer = pino.destination({ dest: 1, sync: false });

@@ -180,7 +180,7 @@ interface CacheEntry {
  * signature check. A cached verdict never outlives what made it true (SPEC §6): it is believed
  * only before the token's `exp` and before its `iat` is older than `maxTokenAgeMs`; past either,
  * the token is verified anew (and refused). And every hit asks the issuer's key set again for
- * the key that verified it, unless the set is known unchanged: once that key is gone from the JWKS (as the key set sees it: a JWKS
+ * the key that verified it: once that key is gone from the JWKS (as the key set sees it: a JWKS
  * file is re-checked every 5 s, a remote JWKS refetched after `jwksMaxAgeMs`, or sooner when a
  * new kid shows up, at most every `jwksCooldownMs`), the token is refused. A JWKS file's key
  * set is known unchanged between its checks, so a hit then costs a map lookup, no promise.
@@ -315,11 +315,13 @@ export function createJwtVerifier(
         // Past exp or the age ceiling the entry is dropped and the token verified (and refused)
         // anew; with its key gone from the issuer's JWKS it is refused at once. While the key
         // set is known unchanged (a JWKS file between its checks) there is nothing to ask.
-        const keySet = keySources.get(cached.verdict.issuer.issuer)!.current(now);
-        if (now < cached.validUntil && keySet !== undefined && keySet === cached.keySet)
-          return cached.verdict;
+        const current = keySources.get(cached.verdict.issuer.issuer)!.current(now);
         const vouched =
-          now < cached.validUntil ? await stillVouchedFor(token, cached, now) : 'changed';
+          now >= cached.validUntil
+            ? 'changed'
+            : current !== undefined && current === cached.keySet
+              ? 'same'
+              : await stillVouchedFor(token, cached, now);
         if (vouched === 'same') return cached.verdict;
         cache.delete(token);
         if (vouched !== 'changed') return { ok: false, reason: vouched };

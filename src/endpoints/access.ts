@@ -113,6 +113,17 @@ export function createAccessHandlers(deps: AccessDeps) {
     deps.renderHttp(req, res, result, context);
   }
 
+  /** A form that cannot be taken: 400 with `problem`, what to fix. */
+  function invalidForm(
+    req: Request,
+    res: Response,
+    context: AddressedContext,
+    note: string,
+    problem: string,
+  ): void {
+    refuse(req, res, context, 'ZTNA_ERR_ACCESS_FORM_INVALID', note, problem);
+  }
+
   /** A refusal with its code; `problem` says what to fix when the form was wrong. */
   function refuse(
     req: Request,
@@ -176,23 +187,14 @@ export function createAccessHandlers(deps: AccessDeps) {
       if (known === undefined) return;
       const { context, identity, grantee } = known;
       const ask = readAccessAsk(formOf(req), context.table.offers);
-      if (!ask.ok)
-        return refuse(
-          req,
-          res,
-          context,
-          'ZTNA_ERR_ACCESS_FORM_INVALID',
-          'access_request:invalid',
-          ask.problem,
-        );
+      if (!ask.ok) return invalidForm(req, res, context, 'access_request:invalid', ask.problem);
       const { offer, durationMs, reason, returnTo } = ask.value;
       const back = sameHostPath(context, returnTo);
       if (returnTo !== undefined && back === undefined)
-        return refuse(
+        return invalidForm(
           req,
           res,
           context,
-          'ZTNA_ERR_ACCESS_FORM_INVALID',
           'access_request:invalid',
           'The return address is not a page of this site.',
         );
@@ -291,15 +293,7 @@ export function createAccessHandlers(deps: AccessDeps) {
       if (known === undefined) return;
       const { context, identity } = known;
       const form = readAccessDecision(formOf(req));
-      if (!form.ok)
-        return refuse(
-          req,
-          res,
-          context,
-          'ZTNA_ERR_ACCESS_FORM_INVALID',
-          'access_decide:invalid',
-          form.problem,
-        );
+      if (!form.ok) return invalidForm(req, res, context, 'access_decide:invalid', form.problem);
       const { id, decision, note } = form.value;
       const now = deps.now();
       const request = (await deps.grants.pending()).find((r) => r.id === id);

@@ -30,6 +30,28 @@ describe('stripClientHeaders', () => {
     expect(headers).toEqual({ host: 'wiki', accept: 'text/html' });
   });
 
+  test('Connection: keep-alive (skipped as naming nothing) still strips everything else, and any other spelling is read', () => {
+    const plain: IncomingHttpHeaders = {
+      host: 'wiki',
+      connection: 'keep-alive',
+      'keep-alive': 'timeout=5',
+      'x-ztna-user': 'ceo',
+      remote_user: 'ceo',
+      'x-forwarded-email': 'ceo@corp.example',
+    };
+    stripClientHeaders(plain, { upgrade: false, isGatewayCookie });
+    expect(plain).toEqual({ host: 'wiki' });
+    for (const connection of [
+      'keep-alive, x-secret-hop',
+      'Keep-Alive,X-Secret-Hop',
+      'x-secret-hop',
+    ]) {
+      const headers: IncomingHttpHeaders = { host: 'wiki', connection, 'x-secret-hop': '1' };
+      stripClientHeaders(headers, { upgrade: false, isGatewayCookie });
+      expect(headers).toEqual({ host: 'wiki' });
+    }
+  });
+
   test("removes other auth proxies' identity headers, client-IP headers and method overrides", () => {
     // Node lower-cases names; `_` is read as `-`. Several are prefixes: any suffix goes.
     const spoofed = [
