@@ -5,9 +5,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { imageNodeArgs } from './launch.mjs';
 import { BENCH_USER } from './protocol.mjs';
 import { freePort, ROOT, startNode, waitForHttp } from './procs.mjs';
 
@@ -287,8 +288,8 @@ export async function startBenchStack({ instances = 1, redisUrl, users = [] } = 
        * stdout (audit lines) goes to /dev/null, or to BENCH_GATEWAY_LOG_DIR/gateway-N.log.
        * `instance` picks the ports (of `instances`), `store` the session store (memory or
        * redis; redis by default when the stack has a `redisUrl`), `main` the build (another
-       * checkout's dist/main.js for --baseline), `nodeArgs` node's options (by default
-       * BENCH_GATEWAY_NODE_ARGS).
+       * checkout's dist/main.js for --baseline). Node runs with that build's image options
+       * (its Dockerfile's ENTRYPOINT), then `nodeArgs` (by default BENCH_GATEWAY_NODE_ARGS).
        */
       async startGateway({
         instance = 0,
@@ -305,7 +306,7 @@ export async function startBenchStack({ instances = 1, redisUrl, users = [] } = 
           {
             env,
             // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
-            nodeArgs,
+            nodeArgs: [...imageNodeArgs(resolve(ROOT, main, '..', '..')), ...nodeArgs],
             name: `gateway #${gatewayCount}`,
             ...(logDir && { stdoutFile: join(logDir, `gateway-${gatewayCount}.log`) }),
           },
