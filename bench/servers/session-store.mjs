@@ -21,8 +21,13 @@ function random(chars) {
   offset = (offset + 7919 * (chars + 1)) % (POOL.length - chars);
   return POOL.slice(offset, offset + chars);
 }
+// base64url as an IdP writes it: a run of 4k characters decodes to bytes and back unchanged,
+// and an ES256 signature (64 bytes, 86 characters) ends in a character with no stray bits.
+// (Random text whose length is 1 more than a multiple of 4 is not base64url at all.)
+const base64url = (chars) => random(chars - (chars % 4));
+const signature = () => `${random(85)}A`;
 const jwtLike = (chars) =>
-  `eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.${random(chars - 36 - 87)}.${random(86)}`;
+  `eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.${base64url(chars - 36 - 87)}.${signature()}`;
 
 function sessionOf(i, now) {
   const sub = `00u${String(i).padStart(17, '0')}`;
@@ -57,7 +62,7 @@ function sessionOf(i, now) {
     deviceId: `device-${random(12)}`,
     tokens: {
       idToken: jwtLike(ID_TOKEN_CHARS),
-      refreshToken: random(REFRESH_TOKEN_CHARS),
+      refreshToken: base64url(REFRESH_TOKEN_CHARS),
       expiresAt: now + 3_600_000,
     },
     createdAt: now,
