@@ -106,9 +106,10 @@ export function createTokenRefresher(deps: RefreshDeps) {
     data: SessionData;
   }): Promise<RefreshOutcome> {
     const { tokens, user } = session.data;
-    if (tokens?.refreshToken === undefined || tokens.expiresAt === undefined || user === undefined)
-      return 'fresh';
+    if (tokens?.expiresAt === undefined || user === undefined) return 'fresh';
     if (deps.now() < tokens.expiresAt - REFRESH_AHEAD_MS) return 'fresh';
+    // Read only once due: the memory store decodes a token when it is read (PackedTokens).
+    if (tokens.refreshToken === undefined) return 'fresh';
     let pending = inFlight.get(session.id);
     if (pending === undefined) {
       pending = refresh(tokens, user).finally(() => inFlight.delete(session.id));

@@ -37,11 +37,14 @@ describe('the memory session store', () => {
     const store = newStore();
     store.set('s1', sessionOf('alice', 'alice@corp.example'));
     const first = await get(store, 's1');
-    expect(first?.tokens).toEqual({
+    const { idToken, refreshToken, expiresAt } = first!.tokens;
+    expect({ idToken, refreshToken, expiresAt }).toEqual({
       idToken: 'id-token-of-alice',
       refreshToken: 'refresh-of-alice',
       expiresAt: 1_700_000_000_000,
     });
+    // What express-session hashes and a networked store would write.
+    expect(JSON.parse(JSON.stringify(first))).toMatchObject({ tokens: { idToken, refreshToken } });
     (first!.user as { groups?: readonly string[] }).groups = ['admins'];
     first!.tokens = { idToken: 'changed', refreshToken: undefined, expiresAt: undefined };
     const second = await get(store, 's1');
@@ -51,6 +54,18 @@ describe('the memory session store', () => {
     expect(() => {
       (second!.tokens as { idToken: string }).idToken = 'x';
     }).toThrow(TypeError);
+  });
+
+  test('a session read and saved again keeps its tokens exactly', async () => {
+    const store = newStore();
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.${Buffer.from('{"sub":"alice"}').toString('base64url')}.c2ln`;
+    store.set('s1', sessionOf('alice', 'alice@corp.example', jwt));
+    const read = await get(store, 's1');
+    store.set('s1', { ...read!, csrf: 'changed' });
+    const again = await get(store, 's1');
+    expect(again?.csrf).toBe('changed');
+    expect(again?.tokens.idToken).toBe(jwt);
+    expect(again?.tokens.refreshToken).toBe('refresh-of-alice');
   });
 
   test('a session saved again replaces its tokens', async () => {

@@ -1,7 +1,8 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
 import { MemoryGrantStore } from '../jit/memory-grants.js';
-import type { StoredTokens } from './session-data.js';
+import { flatCopy } from '../lib/flat-string.js';
+import { PackedTokens } from './packed-tokens.js';
 import { lookupKeysFor, summarize, userKeysOf } from './store.js';
 import type { GatewayStore, SessionSummary } from './store.js';
 
@@ -13,8 +14,11 @@ interface Entry {
    * store, and parses only what it reads (the tokens were 70% of a session's JSON).
    */
   readonly json: string;
-  /** Only refresh and logout read them, and they replace them whole: one frozen copy is shared. */
-  readonly tokens: Readonly<StoredTokens> | undefined;
+  /**
+   * Only refresh and logout read them, and they replace them whole: one frozen copy, packed, is
+   * shared by every read.
+   */
+  readonly tokens: PackedTokens | undefined;
   readonly userKeys: readonly string[];
   expiresAt: number;
 }
@@ -53,11 +57,12 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
     this.remove(sid);
-    const userKeys = userKeysOf(data);
+    const userKeys = userKeysOf(data).map(flatCopy);
     const { tokens, ...rest } = data;
     this.entries.set(sid, {
-      json: JSON.stringify(rest),
-      tokens: tokens === undefined ? undefined : Object.freeze({ ...tokens }),
+      json: flatCopy(JSON.stringify(rest)),
+      tokens:
+        tokens === undefined || tokens instanceof PackedTokens ? tokens : new PackedTokens(tokens),
       userKeys,
       expiresAt: this.now() + this.idleMs,
     });
