@@ -4,7 +4,8 @@
 // See bench/README.md for what each target is and how to read the table.
 import { Browser, signIn } from './lib/browser.mjs';
 import { runLoad } from './lib/load.mjs';
-import { cpuMsOf, pinLoadGenerator, sampleRss, startNode } from './lib/procs.mjs';
+import { imageNodeArgs } from './lib/launch.mjs';
+import { cpuMsOf, pinLoadGenerator, ROOT, sampleRss, startNode } from './lib/procs.mjs';
 import { BENCH_USER, upstreamBody } from './lib/protocol.mjs';
 import {
   cell,
@@ -338,9 +339,13 @@ async function main() {
   }
 
   const rows = summarize(ids, options.connections, measurements, failures);
+  const gatewayNodeArgs = imageNodeArgs(ROOT);
   console.log(
     `\nnode ${process.version}, ${environment(pinned).cpus} CPUs, ${pinned ? 'load on CPU 0, servers on CPU 1' : 'unpinned'}; ` +
       `${options.duration} s per measurement, median of ${options.rounds} round(s); 1 KB responses, keep-alive`,
+  );
+  console.log(
+    `gateway node options (its image's ENTRYPOINT): ${gatewayNodeArgs.join(' ') || 'none'}`,
   );
   printSummary(rows);
   for (const r of rows.filter((r) => r.non2xx + r.errors > 0))
@@ -353,6 +358,7 @@ async function main() {
     benchmark: 'request path (npm run bench)',
     pinned,
     options,
+    gatewayNodeArgs,
     targets: rows,
     measurements,
   });
