@@ -68,6 +68,18 @@ describe('the memory session store', () => {
     expect(again?.tokens.refreshToken).toBe('refresh-of-alice');
   });
 
+  test('a session that cannot be stored leaves the one stored before it, and says why', async () => {
+    const store = newStore();
+    store.set('s1', sessionOf('alice', 'alice@corp.example'));
+    const broken = sessionOf('alice', 'alice@corp.example');
+    (broken.tokens as { idToken: unknown }).idToken = null;
+    const error = await new Promise((resolve) => store.set('s1', broken, resolve));
+    expect(error).toBeInstanceOf(TypeError);
+    await expect(store.update('s1', broken)).rejects.toThrow('not text');
+    expect((await get(store, 's1'))?.tokens.idToken).toBe('id-token-of-alice');
+    expect(await store.listUserSessions('alice')).toHaveLength(1);
+  });
+
   test('a session saved again replaces its tokens', async () => {
     const store = newStore();
     store.set('s1', sessionOf('alice', 'alice@corp.example'));

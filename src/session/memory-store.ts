@@ -56,17 +56,19 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   }
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
+    // Made before the old entry goes: a session that cannot be stored (say, a token that is
+    // not text) leaves the one stored before it in place, and the caller gets the error.
+    let entry: Entry;
+    try {
+      entry = this.entryOf(data);
+    } catch (error) {
+      if (callback === undefined) throw error;
+      process.nextTick(callback, error);
+      return;
+    }
     this.remove(sid);
-    const userKeys = userKeysOf(data).map(flatCopy);
-    const { tokens, ...rest } = data;
-    this.entries.set(sid, {
-      json: flatCopy(JSON.stringify(rest)),
-      tokens:
-        tokens === undefined || tokens instanceof PackedTokens ? tokens : new PackedTokens(tokens),
-      userKeys,
-      expiresAt: this.now() + this.idleMs,
-    });
-    for (const key of userKeys) this.index(key, sid);
+    this.entries.set(sid, entry);
+    for (const key of entry.userKeys) this.index(key, sid);
     if (callback) process.nextTick(callback);
   }
 
@@ -136,6 +138,17 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   /** Number of sessions held (for the `ztna_sessions_active` gauge). */
   size(): number {
     return this.entries.size;
+  }
+
+  private entryOf(data: SessionData): Entry {
+    const { tokens, ...rest } = data;
+    return {
+      json: flatCopy(JSON.stringify(rest)),
+      tokens:
+        tokens === undefined || tokens instanceof PackedTokens ? tokens : new PackedTokens(tokens),
+      userKeys: userKeysOf(data).map(flatCopy),
+      expiresAt: this.now() + this.idleMs,
+    };
   }
 
   private dataOf(entry: Entry): SessionData {

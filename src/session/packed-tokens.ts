@@ -12,6 +12,9 @@ const PACKED = 0x62; // 'b'
  * each dot-separated segment, its byte length in two characters, then every segment's bytes.
  * Text that base64url cannot give back exactly (padding, other characters, non-zero trailing
  * bits) is kept as it is, behind `t`: a token always comes back exactly as it was received.
+ *
+ * The tokens are getters: read them by name. A copy made by spreading, Object.assign or
+ * structuredClone keeps only `expiresAt` (JSON goes through toJSON and keeps all three).
  */
 export class PackedTokens implements StoredTokens {
   readonly #idToken: string | undefined;
@@ -46,6 +49,7 @@ const MAX_SEGMENT_BYTES = 0xffff;
 
 function pack(token: string | undefined): string | undefined {
   if (token === undefined) return undefined;
+  if (typeof token !== 'string') throw new TypeError(`an IdP token is ${typeof token}, not text`);
   const segments = token.split('.');
   if (segments.length > MAX_SEGMENTS) return kept(token);
   const parts = [Buffer.from([PACKED, segments.length])];

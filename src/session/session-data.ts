@@ -4,6 +4,8 @@ import type { Identity } from '../policy/types.js';
  * IdP tokens kept server-side; never sent to the browser or to upstreams (SPEC §4.3). The
  * access token is not kept: the gateway never calls an API with it, and a store dump should
  * hold as few usable credentials as possible (it was also a third of a session's bytes).
+ * From the memory store they come as a PackedTokens: read the fields by name, never copy the
+ * object by spreading it (its tokens are getters, which a spread leaves behind).
  */
 export interface StoredTokens {
   /** For the IdP logout's `id_token_hint`. */
