@@ -111,7 +111,7 @@ const TARGETS = {
   },
   e: {
     name: 'gateway public route',
-    start: (stack, build) => gatewayTarget(stack, 'public', { ...build }),
+    start: (stack, build) => gatewayTarget(stack, 'public', build),
   },
   f: {
     name: 'gateway session+policy',
