@@ -16,6 +16,7 @@ import type { RouteTable } from '../config/route-table.js';
 import type { GrantStore } from '../jit/grant-store.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
+import { startBufferCollection, youngCollectorOf } from '../proxy/buffer-collection.js';
 import { createUpstreamPools } from '../proxy/pools.js';
 import { createRevocationBus } from '../revocation/create-bus.js';
 import { createSessionStore } from '../session/create-store.js';
@@ -207,12 +208,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       'the admin listener is reachable beyond this machine and no admin token is configured: anyone who can reach it can read metrics and list or revoke sessions; set admin_token_env',
     );
   }
+  const bufferCollection = startBufferCollection({ collectYoung: youngCollectorOf(globalThis) });
   loggers.log.info(
     {
       listen: proxyAddress,
       admin: adminAddress,
       routes: reloader.current().routes.length,
       tls: settings.tls !== undefined,
+      // Off when node was started without --expose-gc: large transfers then hold more memory.
+      buffer_collection: bufferCollection.active,
     },
     'gateway listening',
   );
@@ -230,6 +234,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       closing ??= (async () => {
         loggers.log.info('draining');
         await drain(proxyServer, upgraded, options.drainTimeoutMs ?? 25_000);
+        bufferCollection.stop();
         adminServer.closeAllConnections();
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
         oidc.close();

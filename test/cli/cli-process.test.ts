@@ -88,6 +88,19 @@ describe('ztna-gateway serve (the binary)', () => {
     expect(run.stderr()).not.toMatch(/\n\s+at /);
   });
 
+  test('started with --expose-gc (as the image starts it), it collects spent buffers; without, it says it does not', async () => {
+    for (const [nodeArgs, on] of [
+      [['--expose-gc'], true],
+      [[], false],
+    ] as const) {
+      const run = spawnCli(['serve', '--config', join(dir, 'gateway.yaml')], ENV, nodeArgs);
+      const listening = await run.waitForLog((l) => l.msg === 'gateway listening');
+      expect(listening.buffer_collection).toBe(on);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  });
+
   test('SIGHUP re-reads routes.yaml and does not stop the gateway', async () => {
     const run = spawnCli(['serve', '--config', join(dir, 'gateway.yaml')], ENV);
     const listening = await run.waitForLog((l) => l.msg === 'gateway listening');

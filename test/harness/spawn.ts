@@ -14,9 +14,13 @@ export interface Spawned {
   ): Promise<Record<string, unknown>>;
 }
 
-/** Runs the built CLI (`dist/main.js`) as a real process, as a user would. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, ['dist/main.js', ...args], {
+/** Runs the built CLI (`dist/main.js`) as a real process, as a user would (with `nodeArgs`). */
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
+): Spawned {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js', ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
