@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser } from './lib/browser.mjs';
-import { memoryOf, pinLoadGenerator, sampleRss, startNode } from './lib/procs.mjs';
+import { imageNodeArgs } from './lib/launch.mjs';
+import { cpuMsOf, memoryOf, pinLoadGenerator, ROOT, sampleRss, startNode } from './lib/procs.mjs';
 import {
   cell,
   list,
@@ -24,12 +25,16 @@ const USAGE = `node bench/memory.mjs [--sessions 0,10000,100000] [--transfer-mb 
   --transfer-mb N    size of the streamed upload and download (default 64)
   --out FILE         JSON report (default bench/results/memory.json)`;
 
-/** RSS of a store process per session count (one fresh process each). */
+/**
+ * RSS of a store process per session count (one fresh process each), run with the node
+ * options the gateway runs with (its image's: the young generation's size is part of RSS).
+ */
 async function sessionMemory(counts) {
   const rows = [];
+  const nodeArgs = [...new Set([...imageNodeArgs(ROOT), '--expose-gc'])];
   for (const sessions of counts) {
     const child = startNode('bench/servers/session-store.mjs', [JSON.stringify({ sessions })], {
-      nodeArgs: ['--expose-gc'],
+      nodeArgs,
       readyLine: true,
       name: `session store (${sessions})`,
     });
@@ -131,7 +136,9 @@ async function transferMemory(transferMb) {
         const baseline = memoryOf(gateway.pid).rss;
         const sampler = sampleRss(gateway.pid, 50);
         const started = performance.now();
+        const cpuBefore = cpuMsOf(gateway.pid);
         await transfer(url, direction, transferMb * 1024 * 1024);
+        const gatewayCpuMs = cpuMsOf(gateway.pid) - cpuBefore;
         const seconds = (performance.now() - started) / 1000;
         const { peak, samples } = sampler.stop();
         rows.push({
@@ -142,6 +149,7 @@ async function transferMemory(transferMb) {
           increaseMb: mb(peak - baseline),
           seconds,
           mbPerSecond: transferMb / seconds,
+          gatewayCpuMs,
           samples,
         });
         progress(`  ${direction} ${transferMb} MB: +${cell(mb(peak - baseline), 1)} MB RSS`);
@@ -176,7 +184,7 @@ async function main() {
   const transfers = await transferMemory(transferMb);
 
   console.log(
-    `\nnode ${process.version}; session store in a process of its own (after GC), the gateway idle at ${cell(transfers.idleRssMb, 1)} MB RSS`,
+    `\nnode ${process.version}; session store in a process of its own (after GC; node ${imageNodeArgs(ROOT).join(' ')}), the gateway idle at ${cell(transfers.idleRssMb, 1)} MB RSS`,
   );
   printTable(
     [
@@ -200,7 +208,7 @@ async function main() {
   );
   console.log('');
   printTable(
-    ['transfer', 'MB', 'baseline RSS MB', 'peak RSS MB', 'increase MB', 'MB/s'],
+    ['transfer', 'MB', 'baseline RSS MB', 'peak RSS MB', 'increase MB', 'MB/s', 'gateway CPU ms'],
     transfers.rows.map((t) => [
       t.direction,
       cell(t.megabytes),
@@ -208,6 +216,7 @@ async function main() {
       cell(t.peakMb, 1),
       cell(t.increaseMb, 1),
       cell(t.mbPerSecond, 0),
+      cell(t.gatewayCpuMs, 0),
     ]),
   );
   await writeReport(values.out, 'memory', {
