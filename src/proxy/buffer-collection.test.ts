@@ -1,9 +1,12 @@
 import { channel } from 'node:diagnostics_channel';
+import { constants } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from '@jest/globals';
 import {
   BODY_CHUNK_CHANNELS,
   createByteCount,
+  freesYoungBuffers,
   startBufferCollection,
   youngCollectorOf,
 } from './buffer-collection.js';
@@ -12,19 +15,47 @@ const MB = 1024 * 1024;
 
 describe('the byte count', () => {
   test('asks for a collection each time the bytes since the last one reach the limit', () => {
-    const count = createByteCount(2 * MB);
-    const decisions = [0.5, 0.5, 0.9, 0.1, 1.9, 0.2].map((mb) => count.shouldCollect(mb * MB));
+    const count = createByteCount(2 * MB, 25);
+    const decisions = [0.5, 0.5, 0.9, 0.1, 1.9, 0.2].map((mb, i) =>
+      count.shouldCollect(mb * MB, 1000 + 100 * i),
+    );
     // 0.5 + 0.5 + 0.9 = 1.9 is under 2; + 0.1 reaches it; then 1.9 is under, + 0.2 is over.
     expect(decisions).toEqual([false, false, false, true, false, true]);
   });
 
-  test('a collection V8 made on its own starts the count again', () => {
-    const count = createByteCount(2 * MB);
-    expect(count.shouldCollect(1.5 * MB)).toBe(false);
-    count.collected();
-    expect(count.shouldCollect(1.5 * MB)).toBe(false);
-    expect(count.shouldCollect(0.5 * MB)).toBe(true);
+  test('never asks again within the interval, however fast bytes pass', () => {
+    const count = createByteCount(2 * MB, 25);
+    // 2 MB every 5 ms (400 MB/s): a collection at 0 ms, then none before 25 ms.
+    const decisions = [0, 5, 10, 15, 20, 25, 30].map((ms) => count.shouldCollect(2 * MB, ms));
+    expect(decisions).toEqual([true, false, false, false, false, true, false]);
   });
+
+  test('a collection V8 made on its own starts the count and the interval again', () => {
+    const count = createByteCount(2 * MB, 25);
+    expect(count.shouldCollect(1.5 * MB, 100)).toBe(false);
+    count.collected(110);
+    expect(count.shouldCollect(1.5 * MB, 120)).toBe(false);
+    expect(count.shouldCollect(0.5 * MB, 130)).toBe(false); // 2 MB, but only 20 ms after V8's
+    expect(count.shouldCollect(0, 135)).toBe(true);
+  });
+
+  test('a collection reported late does not move the interval back', () => {
+    const count = createByteCount(2 * MB, 25);
+    expect(count.shouldCollect(2 * MB, 100)).toBe(true);
+    count.collected(90); // an entry from before ours, delivered after it
+    expect(count.shouldCollect(2 * MB, 120)).toBe(false);
+    expect(count.shouldCollect(0, 125)).toBe(true);
+  });
+});
+
+test('only young and full collections restart the count, not incremental marking steps', () => {
+  const entry = (kind: number) => ({ detail: { kind } }) as unknown as PerformanceEntry;
+  const { NODE_PERFORMANCE_GC_MINOR, NODE_PERFORMANCE_GC_MAJOR } = constants;
+  const { NODE_PERFORMANCE_GC_INCREMENTAL, NODE_PERFORMANCE_GC_WEAKCB } = constants;
+  expect(freesYoungBuffers(entry(NODE_PERFORMANCE_GC_MINOR))).toBe(true);
+  expect(freesYoungBuffers(entry(NODE_PERFORMANCE_GC_MAJOR))).toBe(true);
+  expect(freesYoungBuffers(entry(NODE_PERFORMANCE_GC_INCREMENTAL))).toBe(false);
+  expect(freesYoungBuffers(entry(NODE_PERFORMANCE_GC_WEAKCB))).toBe(false);
 });
 
 /** What undici publishes for a body chunk sent upstream (0) or received from it (1). */
@@ -53,6 +84,7 @@ describe('buffer collection', () => {
     const collection = startBufferCollection({
       collectYoung: () => collected++,
       limitBytes: 64 * 1024,
+      minIntervalMs: 0,
     });
     // Uploaded and downloaded bytes add up: 3 x 16 KiB + 16 KiB reaches 64 KiB.
     for (const which of [0, 1, 0] as const) publishChunk(which, 16 * 1024);
@@ -63,12 +95,49 @@ describe('buffer collection', () => {
     collection.stop();
     for (let i = 0; i < 8; i++) publishChunk(1, 16 * 1024);
     expect(collected).toBe(1);
-    expect(channel(BODY_CHUNK_CHANNELS[1]).hasSubscribers).toBe(false);
+    for (const name of BODY_CHUNK_CHANNELS) expect(channel(name).hasSubscribers).toBe(false);
+  });
+
+  test('a collector that throws is not asked again, and the error stays out of undici', () => {
+    let calls = 0;
+    const collection = startBufferCollection({
+      collectYoung: () => {
+        calls++;
+        throw new Error('no collector');
+      },
+      limitBytes: 16 * 1024,
+      minIntervalMs: 0,
+    });
+    expect(() => publishChunk(1, 16 * 1024)).not.toThrow();
+    publishChunk(0, 16 * 1024);
+    expect(calls).toBe(1);
+    for (const name of BODY_CHUNK_CHANNELS) expect(channel(name).hasSubscribers).toBe(false);
+    collection.stop();
+  });
+
+  test('counts bytes, not characters or elements', () => {
+    let collected = 0;
+    const collection = startBufferCollection({
+      collectYoung: () => collected++,
+      limitBytes: 4,
+      minIntervalMs: 0,
+    });
+    channel(BODY_CHUNK_CHANNELS[0]).publish({ chunk: 'éé' }); // 2 characters, 4 bytes
+    expect(collected).toBe(1);
+    channel(BODY_CHUNK_CHANNELS[0]).publish({ chunk: new Uint16Array(2) }); // 2 elements, 4 bytes
+    expect(collected).toBe(2);
+    channel(BODY_CHUNK_CHANNELS[0]).publish({ chunk: undefined });
+    expect(collected).toBe(2);
+    collection.stop();
   });
 
   test("after V8's own collection, bytes counted before it no longer count", async () => {
     let collected = 0;
-    const collection = startBufferCollection({ collectYoung: () => collected++, limitBytes: MB });
+    const collection = startBufferCollection({
+      collectYoung: () => collected++,
+      limitBytes: MB,
+      minIntervalMs: 0,
+    });
     publishChunk(1, 768 * 1024);
     // Enough short-lived objects to fill any young generation: V8 collects it on its own.
     let young: object[] = [];

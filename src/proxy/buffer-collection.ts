@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 
 /**
  * Streamed bodies pass through the gateway as Buffers whose bytes live outside the JS heap
@@ -9,7 +10,9 @@ import { PerformanceObserver } from 'node:perf_hooks';
  * V8's external-memory limit started a collection (`npm run bench:memory`). A young
  * collection is what frees young Buffers, so once the bodies forwarded since the last
  * collection (V8's own or ours) reach a limit, the gateway asks for one. Ordinary traffic
- * never reaches it: its heap allocation brings a young collection every ~100 ms.
+ * never reaches it: its heap allocation brings a young collection every ~100 ms. Nor does it
+ * ask more often than every 25 ms, however fast bodies move: a young collection pauses every
+ * other request too (0.2 ms when nearly all is garbage, up to 3 ms with live requests).
  *
  * The bytes are counted where undici reports every body chunk it sends upstream or receives
  * from it (its documented diagnostics channels), so nothing runs per request and nothing at
@@ -23,6 +26,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 
 /** Body bytes forwarded between young collections; each leaves about twice that in Buffers. */
 export const LIMIT_BYTES = 2 * 1024 * 1024;
+/** The shortest time between a collection (V8's or ours) and one the gateway asks for. */
+export const MIN_INTERVAL_MS = 25;
 
 /** undici's channels for a body chunk sent upstream and one received (a `{ chunk }` each). */
 export const BODY_CHUNK_CHANNELS = [
@@ -36,22 +41,31 @@ export interface BufferCollectionOptions {
   /** Runs a young-generation collection; undefined when V8 offers none. */
   readonly collectYoung: CollectYoung | undefined;
   readonly limitBytes?: number;
+  readonly minIntervalMs?: number;
+  /** Milliseconds on the clock of `performance.now()` (GC entries' `startTime`). */
+  readonly now?: () => number;
 }
 
 /** What the count decides: whether to collect now. Kept apart from its wiring to be tested. */
-export function createByteCount(limitBytes: number) {
+export function createByteCount(limitBytes: number, minIntervalMs: number) {
   let passed = 0;
+  let lastCollectedAt = Number.NEGATIVE_INFINITY;
   return {
-    /** True when the bytes since the last collection reach the limit (the count restarts). */
-    shouldCollect(bytes: number): boolean {
+    /**
+     * True when the bytes since the last collection reach the limit and that collection is
+     * `minIntervalMs` old; the count then restarts.
+     */
+    shouldCollect(bytes: number, now: number): boolean {
       passed += bytes;
-      if (passed < limitBytes) return false;
+      if (passed < limitBytes || now - lastCollectedAt < minIntervalMs) return false;
       passed = 0;
+      lastCollectedAt = now;
       return true;
     },
-    /** V8 collected on its own: the Buffers counted so far are freed. */
-    collected(): void {
+    /** A collection (V8's own, or ours reported late) started at `at`: what was counted is freed. */
+    collected(at: number): void {
       passed = 0;
+      lastCollectedAt = Math.max(lastCollectedAt, at);
     },
   };
 }
@@ -65,8 +79,17 @@ export function youngCollectorOf(global: typeof globalThis): CollectYoung | unde
 
 /** A body chunk's size as undici publishes it (a Buffer; a string for a string body). */
 function chunkBytes(message: unknown): number {
-  const chunk = (message as { chunk?: { length?: unknown } } | undefined)?.chunk;
-  return typeof chunk?.length === 'number' ? chunk.length : 0;
+  const chunk = (message as { chunk?: unknown } | undefined)?.chunk;
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk);
+  return ArrayBuffer.isView(chunk) ? chunk.byteLength : 0;
+}
+
+/** Collections that free young Buffers: young ones and full ones (not incremental marking steps). */
+export function freesYoungBuffers(entry: PerformanceEntry): boolean {
+  const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+  return (
+    kind === constants.NODE_PERFORMANCE_GC_MINOR || kind === constants.NODE_PERFORMANCE_GC_MAJOR
+  );
 }
 
 export interface BufferCollection {
@@ -82,23 +105,36 @@ export function startBufferCollection(options: BufferCollectionOptions): BufferC
   const collectYoung = options.collectYoung;
   if (collectYoung === undefined)
     return { active: false, collections: () => 0, stop: () => undefined };
-  const count = createByteCount(options.limitBytes ?? LIMIT_BYTES);
+  const now = options.now ?? (() => performance.now());
+  const count = createByteCount(
+    options.limitBytes ?? LIMIT_BYTES,
+    options.minIntervalMs ?? MIN_INTERVAL_MS,
+  );
   let collections = 0;
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    for (const name of BODY_CHUNK_CHANNELS) unsubscribe(name, onChunk);
+    observer.disconnect();
+  };
   const onChunk = (message: unknown): void => {
-    if (!count.shouldCollect(chunkBytes(message))) return;
+    if (!count.shouldCollect(chunkBytes(message), now())) return;
     collections++;
-    collectYoung();
+    try {
+      collectYoung();
+    } catch {
+      // An error here would be thrown into undici's request as an uncaught exception: a
+      // collector that fails is not asked again, and transfers hold more memory instead.
+      stop();
+    }
   };
-  for (const name of BODY_CHUNK_CHANNELS) subscribe(name, onChunk);
   // Told of every collection, ours included, a few ticks after it.
-  const observer = new PerformanceObserver(() => count.collected());
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      if (freesYoungBuffers(entry)) count.collected(entry.startTime);
+  });
   observer.observe({ entryTypes: ['gc'] });
-  return {
-    active: true,
-    collections: () => collections,
-    stop: () => {
-      for (const name of BODY_CHUNK_CHANNELS) unsubscribe(name, onChunk);
-      observer.disconnect();
-    },
-  };
+  for (const name of BODY_CHUNK_CHANNELS) subscribe(name, onChunk);
+  return { active: true, collections: () => collections, stop };
 }
