@@ -130,7 +130,11 @@ async function transferMemory(transferMb) {
           if (reply.status !== 200)
             throw new Error(`public route answered ${reply.status}: ${reply.text.slice(0, 300)}`);
         }
-        idleRss ??= memoryOf(gateway.pid).rss;
+        // Read after a second: until V8's first idle collection, start-up garbage adds 10-35 MB.
+        if (idleRss === undefined) {
+          await sleep(1000);
+          idleRss = memoryOf(gateway.pid).rss;
+        }
         await transfer(url, direction, 1024 * 1024);
         await sleep(500);
         const baseline = memoryOf(gateway.pid).rss;
