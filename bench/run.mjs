@@ -36,7 +36,8 @@ const USAGE = `node bench/run.mjs [--duration S] [--rounds N] [--connections 1,5
                       another commit, built), as E-H: before and after in one run
   --baseline-node-args ARGS
                       node options for the baseline's gateway (with --baseline . : the same
-                      build with and without them, e.g. "--max-semi-space-size=8")`;
+                      build with and without them), written with '=' as they start with a
+                      dash: --baseline-node-args=--max-semi-space-size=16`;
 
 const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups'];
 const ASSERTION_HEADER = 'x-ztna-assertion';
