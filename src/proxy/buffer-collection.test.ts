@@ -13,38 +13,51 @@ import {
 
 const MB = 1024 * 1024;
 
+/** A byte count on a clock the test sets: `at(ms).shouldCollect(bytes)`. */
+function countWithClock(limitBytes: number, minIntervalMs: number) {
+  let clock = 0;
+  const count = createByteCount(limitBytes, minIntervalMs, () => clock);
+  return {
+    count,
+    at(ms: number) {
+      clock = ms;
+      return count;
+    },
+  };
+}
+
 describe('the byte count', () => {
   test('asks for a collection each time the bytes since the last one reach the limit', () => {
-    const count = createByteCount(2 * MB, 25);
+    const { at } = countWithClock(2 * MB, 25);
     const decisions = [0.5, 0.5, 0.9, 0.1, 1.9, 0.2].map((mb, i) =>
-      count.shouldCollect(mb * MB, 1000 + 100 * i),
+      at(1000 + 100 * i).shouldCollect(mb * MB),
     );
     // 0.5 + 0.5 + 0.9 = 1.9 is under 2; + 0.1 reaches it; then 1.9 is under, + 0.2 is over.
     expect(decisions).toEqual([false, false, false, true, false, true]);
   });
 
   test('never asks again within the interval, however fast bytes pass', () => {
-    const count = createByteCount(2 * MB, 25);
+    const { at } = countWithClock(2 * MB, 25);
     // 2 MB every 5 ms (400 MB/s): a collection at 0 ms, then none before 25 ms.
-    const decisions = [0, 5, 10, 15, 20, 25, 30].map((ms) => count.shouldCollect(2 * MB, ms));
+    const decisions = [0, 5, 10, 15, 20, 25, 30].map((ms) => at(ms).shouldCollect(2 * MB));
     expect(decisions).toEqual([true, false, false, false, false, true, false]);
   });
 
   test('a collection V8 made on its own starts the count and the interval again', () => {
-    const count = createByteCount(2 * MB, 25);
-    expect(count.shouldCollect(1.5 * MB, 100)).toBe(false);
+    const { count, at } = countWithClock(2 * MB, 25);
+    expect(at(100).shouldCollect(1.5 * MB)).toBe(false);
     count.collected(110);
-    expect(count.shouldCollect(1.5 * MB, 120)).toBe(false);
-    expect(count.shouldCollect(0.5 * MB, 130)).toBe(false); // 2 MB, but only 20 ms after V8's
-    expect(count.shouldCollect(0, 135)).toBe(true);
+    expect(at(120).shouldCollect(1.5 * MB)).toBe(false);
+    expect(at(130).shouldCollect(0.5 * MB)).toBe(false); // 2 MB, but only 20 ms after V8's
+    expect(at(135).shouldCollect(0)).toBe(true);
   });
 
   test('a collection reported late does not move the interval back', () => {
-    const count = createByteCount(2 * MB, 25);
-    expect(count.shouldCollect(2 * MB, 100)).toBe(true);
+    const { count, at } = countWithClock(2 * MB, 25);
+    expect(at(100).shouldCollect(2 * MB)).toBe(true);
     count.collected(90); // an entry from before ours, delivered after it
-    expect(count.shouldCollect(2 * MB, 120)).toBe(false);
-    expect(count.shouldCollect(0, 125)).toBe(true);
+    expect(at(120).shouldCollect(2 * MB)).toBe(false);
+    expect(at(125).shouldCollect(0)).toBe(true);
   });
 });
 

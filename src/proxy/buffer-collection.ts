@@ -42,12 +42,14 @@ export interface BufferCollectionOptions {
   readonly collectYoung: CollectYoung | undefined;
   readonly limitBytes?: number;
   readonly minIntervalMs?: number;
-  /** Milliseconds on the clock of `performance.now()` (GC entries' `startTime`). */
-  readonly now?: () => number;
 }
 
-/** What the count decides: whether to collect now. Kept apart from its wiring to be tested. */
-export function createByteCount(limitBytes: number, minIntervalMs: number) {
+/**
+ * What the count decides: whether to collect now. Kept apart from its wiring to be tested.
+ * `now` is in milliseconds on the clock of `performance.now()` (GC entries' `startTime`); it
+ * is read only once the limit is reached, not for every chunk.
+ */
+export function createByteCount(limitBytes: number, minIntervalMs: number, now: () => number) {
   let passed = 0;
   let lastCollectedAt = Number.NEGATIVE_INFINITY;
   return {
@@ -55,11 +57,13 @@ export function createByteCount(limitBytes: number, minIntervalMs: number) {
      * True when the bytes since the last collection reach the limit and that collection is
      * `minIntervalMs` old; the count then restarts.
      */
-    shouldCollect(bytes: number, now: number): boolean {
+    shouldCollect(bytes: number): boolean {
       passed += bytes;
-      if (passed < limitBytes || now - lastCollectedAt < minIntervalMs) return false;
+      if (passed < limitBytes) return false;
+      const at = now();
+      if (at - lastCollectedAt < minIntervalMs) return false;
       passed = 0;
-      lastCollectedAt = now;
+      lastCollectedAt = at;
       return true;
     },
     /** A collection (V8's own, or ours reported late) started at `at`: what was counted is freed. */
@@ -105,21 +109,19 @@ export function startBufferCollection(options: BufferCollectionOptions): BufferC
   const collectYoung = options.collectYoung;
   if (collectYoung === undefined)
     return { active: false, collections: () => 0, stop: () => undefined };
-  const now = options.now ?? (() => performance.now());
   const count = createByteCount(
     options.limitBytes ?? LIMIT_BYTES,
     options.minIntervalMs ?? MIN_INTERVAL_MS,
+    () => performance.now(),
   );
   let collections = 0;
-  let stopped = false;
+  // Safe to call again (the gateway's close after a failed collector): both steps are.
   const stop = (): void => {
-    if (stopped) return;
-    stopped = true;
     for (const name of BODY_CHUNK_CHANNELS) unsubscribe(name, onChunk);
     observer.disconnect();
   };
   const onChunk = (message: unknown): void => {
-    if (!count.shouldCollect(chunkBytes(message), now())) return;
+    if (!count.shouldCollect(chunkBytes(message))) return;
     collections++;
     try {
       collectYoung();
