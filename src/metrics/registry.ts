@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DirectCounter, DirectHistogram } from './direct-metrics.js';
 
 /** Decisions as counted in `ztna_requests_total` (SPEC §10). */
 export type RequestDecision = 'allow' | 'deny' | 'audit_deny' | 'login' | 'public' | 'error';
@@ -27,7 +28,8 @@ const AGE_BUCKETS = [1, 10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 8
 /**
  * Every metric of SPEC §10, declared once, on a registry of its own (one per gateway instance,
  * so tests can run several gateways in one process). Label values are bounded by construction:
- * route names come from config, reasons and kinds from closed unions.
+ * route names come from config, reasons and kinds from closed unions. Those counted on every
+ * request are Direct ones (direct-metrics.ts: no label hashing per request).
  */
 export function createMetrics() {
   const registry = new Registry();
@@ -44,20 +46,20 @@ export function createMetrics() {
     countGrantsWith(counter: () => number | Promise<number>): void {
       countGrants = counter;
     },
-    requests: new Counter({
+    requests: new DirectCounter({
       name: 'ztna_requests_total',
       help: 'Requests handled, by route, decision and HTTP status code.',
       labelNames: ['route', 'decision', 'code'] as const,
       registers: [registry],
     }),
-    requestDuration: new Histogram({
+    requestDuration: new DirectHistogram({
       name: 'ztna_request_duration_seconds',
       help: 'Time from request arrival to the end of the response, by route.',
       labelNames: ['route'] as const,
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    upstreamDuration: new Histogram({
+    upstreamDuration: new DirectHistogram({
       name: 'ztna_upstream_duration_seconds',
       help: 'Time from forwarding a request to receiving the upstream response headers, by route.',
       labelNames: ['route'] as const,
@@ -70,7 +72,7 @@ export function createMetrics() {
       labelNames: ['route', 'kind'] as const,
       registers: [registry],
     }),
-    policyDenials: new Counter({
+    policyDenials: new DirectCounter({
       name: 'ztna_policy_denials_total',
       help: 'Policy denials (enforced or audit-only), by route and reason code.',
       labelNames: ['route', 'reason'] as const,
@@ -82,13 +84,13 @@ export function createMetrics() {
       labelNames: ['event'] as const,
       registers: [registry],
     }),
-    postureChecks: new Counter({
+    postureChecks: new DirectCounter({
       name: 'ztna_posture_checks_total',
       help: 'Device posture evaluations, by result.',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
-    credentialAge: new Histogram({
+    credentialAge: new DirectHistogram({
       name: 'ztna_credential_age_seconds',
       help: 'Age of the credential presented at use, by kind (session, bearer, posture).',
       labelNames: ['kind'] as const,

@@ -1,7 +1,5 @@
+import type { CounterCell, HistogramCell } from './direct-metrics.js';
 import type { Metrics, RequestDecision } from './registry.js';
-
-type CounterChild = ReturnType<Metrics['requests']['labels']>;
-type HistogramChild = ReturnType<Metrics['requestDuration']['labels']>;
 
 // SPEC §10: known status codes are labels of their own; any other folds into its class.
 const KNOWN_CODES = new Set([
@@ -15,9 +13,9 @@ export function codeLabel(status: number): string {
 }
 
 /**
- * One child per value of a metric's label, made on first use: `labels()` and `observe(labels,
- * v)` hash the label object on every call (DESIGN §5). Bounded by the label's values, which
- * come from closed unions.
+ * One child per value of a metric's label, made on first use: `labels()` checks and joins the
+ * label object on every call (DESIGN §5). Bounded by the label's values, which come from
+ * closed unions.
  */
 export function childPerValue<C>(make: (value: string) => C): (value: string) => C {
   const children = new Map<string, C>();
@@ -29,13 +27,13 @@ export function childPerValue<C>(make: (value: string) => C): (value: string) =>
 }
 
 interface RouteMeter {
-  requests(decision: RequestDecision, status: number): CounterChild;
-  readonly duration: HistogramChild;
-  readonly upstreamDuration: HistogramChild;
+  requests(decision: RequestDecision, status: number): CounterCell;
+  readonly duration: HistogramCell;
+  readonly upstreamDuration: HistogramCell;
 }
 
 /**
- * The per-route metric children, looked up once per route and outcome instead of hashing label
+ * The per-route metric children, looked up once per route and outcome instead of joining label
  * objects on every request (DESIGN §5). Bounded: route names come from config, decisions from a
  * closed union, codes from KNOWN_CODES and six classes.
  */
@@ -43,7 +41,7 @@ export function createRouteMeters(metrics: Metrics) {
   const byRoute = new Map<string, RouteMeter>();
 
   function meterFor(route: string): RouteMeter {
-    const counters = new Map<string, CounterChild>();
+    const counters = new Map<string, CounterCell>();
     return {
       requests(decision, status) {
         const code = codeLabel(status);
