@@ -1,10 +1,12 @@
 // Child processes of the benchmarks: CPU pinning, readiness, RSS sampling, clean shutdown.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.mjs';
+
+export { freePort };
 
 /** The repository root (bench/lib/../..): children run the built gateway from dist/ there. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,18 +36,6 @@ export function pinLoadGenerator(enabled = true) {
   if (pinned)
     execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   return pinned;
-}
-
-/** A free TCP port on loopback (the tiny race with other programs is acceptable here). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The environment of server children: ours minus NODE_OPTIONS (jest's flags), plus `extra`. */

@@ -1,16 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+// Below the ephemeral range: Redis restarts on its port, which an outgoing connection of any
+// test running beside this one could otherwise take while it is down.
+import { freePort } from '../../bench/lib/free-port.mjs';
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
