@@ -34,10 +34,11 @@ interface MetricConfig<L extends string> {
  * its cell then adds to plain numbers.
  *
  * A Registry reads `name`, `help`, `type`, `aggregator` and `labelNames`, calls `get()` when
- * scraped and `reset()` from `resetMetrics()`. Reset zeroes the cells instead of dropping
- * them, so the cells callers keep go on counting.
+ * scraped and `reset()` from `resetMetrics()`. As with prom-client, a label set is exported
+ * from its first count on (a cell looked up in advance shows nothing until then), and a reset
+ * takes every label set out until it counts again; the cells callers keep go on counting.
  */
-abstract class DirectMetric<L extends string, C> {
+abstract class DirectMetric<L extends string, C extends { readonly counted: boolean }> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
@@ -58,12 +59,19 @@ abstract class DirectMetric<L extends string, C> {
     for (const name of Object.keys(labels))
       if (!this.labelNames.includes(name as L))
         throw new Error(`${this.name} has no label ${JSON.stringify(name)}`);
-    const key = JSON.stringify(this.labelNames.map((name) => labels[name]));
+    // As prom-client: a value is its text (200 and '200' are one label set), a missing label
+    // is left out of the series.
+    const values = this.labelNames.map((name) =>
+      labels[name] === undefined ? undefined : String(labels[name]),
+    );
+    const key = JSON.stringify(values);
     let cell = this.cells.get(key);
     if (cell === undefined) {
       // A copy in labelNames order: the caller's object is not kept.
       const own: Record<string, string> = {};
-      for (const name of this.labelNames) own[name] = labels[name];
+      this.labelNames.forEach((name, i) => {
+        if (values[i] !== undefined) own[name] = values[i];
+      });
       this.cells.set(key, (cell = this.newCell(own)));
     }
     return cell;
@@ -75,7 +83,9 @@ abstract class DirectMetric<L extends string, C> {
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
-      values: [...this.cells.values()].flatMap((cell) => this.exported(cell)),
+      values: [...this.cells.values()]
+        .filter((cell) => cell.counted)
+        .flatMap((cell) => this.exported(cell)),
     };
   }
 
@@ -90,12 +100,15 @@ abstract class DirectMetric<L extends string, C> {
 
 class CounterValue implements CounterCell {
   value = 0;
+  /** Whether it has counted since it was made or reset: only then is it exported. */
+  counted = false;
   constructor(readonly labels: Readonly<Record<string, string>>) {}
 
   inc(amount = 1): void {
-    if (!(amount >= 0 && amount < Infinity))
-      throw new TypeError(`a counter adds a finite amount of at least 0, not ${amount}`);
+    if (typeof amount !== 'number' || !(amount >= 0 && amount < Infinity))
+      throw new TypeError(`a counter adds a finite number of at least 0, not ${amount}`);
     this.value += amount;
+    this.counted = true;
   }
 }
 
@@ -117,6 +130,7 @@ export class DirectCounter<L extends string> extends DirectMetric<L, CounterValu
 
   protected zero(cell: CounterValue): void {
     cell.value = 0;
+    cell.counted = false;
   }
 }
 
@@ -126,6 +140,10 @@ class HistogramValue implements HistogramCell {
   sum = 0;
   count = 0;
 
+  get counted(): boolean {
+    return this.count > 0;
+  }
+
   constructor(
     readonly labels: Readonly<Record<string, string>>,
     private readonly bounds: readonly number[],
@@ -134,7 +152,8 @@ class HistogramValue implements HistogramCell {
   }
 
   observe(value: number): void {
-    if (!Number.isFinite(value)) throw new TypeError(`a histogram observes numbers, not ${value}`);
+    if (!Number.isFinite(value))
+      throw new TypeError(`a histogram observes finite numbers, not ${value}`);
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
