@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { CryptoKey } from 'jose';
 import { pino } from 'pino';
 import { createJwtVerifier } from './jwt-verifier.js';
@@ -142,5 +142,38 @@ describe('a cached verdict never outlives its limits (SPEC §6)', () => {
     const first = await verifier.verify(jwt, NOW);
     expect(first.ok).toBe(true);
     expect(await verifier.verify(jwt, NOW + 60_000)).toBe(first);
+  });
+});
+
+describe('dates that are not numbers a clock can reach', () => {
+  // JSON reads 1e400 as Infinity, and jose accepts any number: signed by a trusted key, such a
+  // token would never expire, or (iat -1e400, no age ceiling, as for service tokens) reach the
+  // credential-age histogram as an infinite age, which refuses it with a 500.
+  const now = Math.floor(NOW / 1000);
+  const signedRaw = (payload: string) =>
+    new CompactSign(new TextEncoder().encode(payload))
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' })
+      .sign(privateKey);
+  const claims = (dates: string) => `{"sub":"svc","iss":"https://mdm.test","aud":"gw",${dates}}`;
+
+  test.each([
+    ['exp of 1e400 (never expires)', `"iat":${now},"exp":1e400`],
+    ['iat of -1e400 (infinitely old)', `"iat":-1e400,"exp":${now + 300}`],
+    ['nbf of -1e400', `"nbf":-1e400,"iat":${now},"exp":${now + 300}`],
+  ])('a token with %s is refused', async (_name, dates) => {
+    const verifier = createJwtVerifier([issuer()], { clockSkewMs: 0, log });
+    expect(await verifier.verify(await signedRaw(claims(dates)), NOW)).toEqual({
+      ok: false,
+      reason: 'bad_claims',
+    });
+  });
+
+  test('the same token with finite dates is accepted', async () => {
+    const verifier = createJwtVerifier([issuer()], { clockSkewMs: 0, log });
+    const verdict = await verifier.verify(
+      await signedRaw(claims(`"nbf":${now - 1},"iat":${now},"exp":${now + 300}`)),
+      NOW,
+    );
+    expect(verdict.ok).toBe(true);
   });
 });

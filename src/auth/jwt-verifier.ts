@@ -105,6 +105,11 @@ function createFileKeySource(path: string, log: Logger, minReloadMs = 5000): Key
 }
 
 /** Maps jose's errors (by `.code`, DESIGN §3) to our bounded reasons. */
+/** A NumericDate claim that is absent or a finite number (jose checks it is a number). */
+function finiteOrAbsent(value: unknown): boolean {
+  return value === undefined || Number.isFinite(value);
+}
+
 function rejectionOf(error: unknown): JwtRejection {
   const { code, claim } = error as { code?: string; claim?: string };
   switch (code) {
@@ -277,6 +282,11 @@ export function createJwtVerifier(
           currentDate: new Date(now),
         },
       );
+      // JSON reads 1e400 as Infinity, which jose takes for a number: a token that never
+      // expires, or one issued at -Infinity (an age no histogram can hold). RFC 7519 §2
+      // NumericDates are finite; a token with another is not one.
+      if (!(['exp', 'iat', 'nbf'] as const).every((claim) => finiteOrAbsent(payload[claim])))
+        return { verdict: { ok: false, reason: 'bad_claims' } };
       return { verdict: { ok: true, payload, issuer }, header, found };
     } catch (error) {
       return { verdict: { ok: false, reason: rejectionOf(error) } };
