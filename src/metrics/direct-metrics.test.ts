@@ -8,6 +8,20 @@ import { DirectCounter, DirectHistogram } from './direct-metrics.js';
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1, 60];
 const OBSERVED = [0, 0.0004, 0.0005, 0.0007, 0.003, 0.003, 0.09, 0.5, 59.9, 60, 61, 1e6];
 
+/** `x_total` with these labels, in `registry`. */
+const counterIn = <L extends string>(registry: Registry, labelNames: readonly L[]) =>
+  new DirectCounter({ name: 'x_total', help: 'Some count.', labelNames, registers: [registry] });
+
+/** `x_seconds{route}` with one bucket at 1, in `registry`. */
+const histogramIn = (registry: Registry) =>
+  new DirectHistogram({
+    name: 'x_seconds',
+    help: 'Some time.',
+    labelNames: ['route'] as const,
+    buckets: [1],
+    registers: [registry],
+  });
+
 describe('metrics counted without prom-client, scraped through its Registry', () => {
   test('a histogram renders exactly as prom-client renders the same observations', async () => {
     const ours = new Registry();
@@ -50,12 +64,7 @@ describe('metrics counted without prom-client, scraped through its Registry', ()
 
   test('one label set is one cell however its object is written, another set another cell', async () => {
     const registry = new Registry();
-    const direct = new DirectCounter({
-      name: 'x_total',
-      help: 'Some count.',
-      labelNames: ['route', 'kind'] as const,
-      registers: [registry],
-    });
+    const direct = counterIn(registry, ['route', 'kind'] as const);
     direct.inc({ route: 'a', kind: 'k' });
     direct.inc({ kind: 'k', route: 'a' });
     // Their values put end to end, these two would be one label set.
@@ -96,13 +105,7 @@ describe('metrics counted without prom-client, scraped through its Registry', ()
 
   test('a reset takes every label set out until it counts again; the cells callers hold go on counting', async () => {
     const registry = new Registry();
-    const direct = new DirectHistogram({
-      name: 'x_seconds',
-      help: 'Some time.',
-      labelNames: ['route'] as const,
-      buckets: [1],
-      registers: [registry],
-    });
+    const direct = histogramIn(registry);
     const cell = direct.labels({ route: 'app' });
     cell.observe(0.5);
     registry.resetMetrics();
@@ -117,19 +120,8 @@ describe('metrics counted without prom-client, scraped through its Registry', ()
 
   test('what cannot be counted is refused with an error, and nothing is counted', async () => {
     const registry = new Registry();
-    const counter = new DirectCounter({
-      name: 'x_total',
-      help: 'Some count.',
-      labelNames: ['route'] as const,
-      registers: [registry],
-    });
-    const histogram = new DirectHistogram({
-      name: 'x_seconds',
-      help: 'Some time.',
-      labelNames: ['route'] as const,
-      buckets: [1],
-      registers: [registry],
-    });
+    const counter = counterIn(registry, ['route'] as const);
+    const histogram = histogramIn(registry);
     expect(() => counter.inc({ route: 'app', user: 'alice' } as { route: string })).toThrow(
       'x_total has no label "user"',
     );
@@ -138,14 +130,6 @@ describe('metrics counted without prom-client, scraped through its Registry', ()
     for (const value of [Number.NaN, -Infinity, Infinity])
       expect(() => histogram.observe({ route: 'app' }, value)).toThrow(TypeError);
     expect(await registry.metrics()).not.toContain('route="app"');
-    expect(
-      () =>
-        new DirectCounter({
-          name: 'x_total',
-          help: 'Again.',
-          labelNames: [],
-          registers: [registry],
-        }),
-    ).toThrow('already been registered');
+    expect(() => counterIn(registry, [])).toThrow('already been registered');
   });
 });
