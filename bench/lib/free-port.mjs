@@ -2,14 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** The kernel's range for ephemeral ports (listen(0) and outgoing connections), if it says. */
-function ephemeralPorts() {
+/** Where the kernel's range for ephemeral ports (listen(0), outgoing connections) starts. */
+function firstEphemeralPort() {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    return Number.isInteger(low) && Number.isInteger(high) ? { low, high } : undefined;
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isInteger(low) ? low : undefined;
   } catch {
     return undefined;
   }
@@ -31,11 +30,11 @@ function canListen(port) {
  * bench smoke test, run beside the test suite, with EADDRINUSE.
  */
 export async function freePort() {
-  const ephemeral = ephemeralPorts();
+  const ephemeral = firstEphemeralPort();
   const low = 10_000;
-  if (ephemeral !== undefined && ephemeral.low - low >= 1000) {
+  if (ephemeral !== undefined && ephemeral - low >= 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const port = low + Math.floor(Math.random() * (ephemeral.low - low));
+      const port = low + Math.floor(Math.random() * (ephemeral - low));
       if (await canListen(port)) return port;
     }
   }

@@ -104,12 +104,12 @@ function createFileKeySource(path: string, log: Logger, minReloadMs = 5000): Key
   };
 }
 
-/** Maps jose's errors (by `.code`, DESIGN §3) to our bounded reasons. */
 /** A NumericDate claim that is absent or a finite number (jose checks it is a number). */
 function finiteOrAbsent(value: unknown): boolean {
   return value === undefined || Number.isFinite(value);
 }
 
+/** Maps jose's errors (by `.code`, DESIGN §3) to our bounded reasons. */
 function rejectionOf(error: unknown): JwtRejection {
   const { code, claim } = error as { code?: string; claim?: string };
   switch (code) {
