@@ -148,7 +148,8 @@ describe('a cached verdict never outlives its limits (SPEC §6)', () => {
 describe('dates that are not numbers a clock can reach', () => {
   // JSON reads 1e400 as Infinity, and jose accepts any number: signed by a trusted key, such a
   // token would never expire, or (iat -1e400, no age ceiling, as for service tokens) reach the
-  // credential-age histogram as an infinite age, which refuses it with a 500.
+  // credential-age histogram as an infinite age, which refuses it with a 500. Finite numbers
+  // past the Date range do the same (found by the attack review of this check).
   const now = Math.floor(NOW / 1000);
   const signedRaw = (payload: string) =>
     new CompactSign(new TextEncoder().encode(payload))
@@ -160,6 +161,11 @@ describe('dates that are not numbers a clock can reach', () => {
     ['exp of 1e400 (never expires)', `"iat":${now},"exp":1e400`],
     ['iat of -1e400 (infinitely old)', `"iat":-1e400,"exp":${now + 300}`],
     ['nbf of -1e400', `"nbf":-1e400,"iat":${now},"exp":${now + 300}`],
+    // Finite, yet past any date: exp * 1000 overflows (cached forever) or is an Invalid Date.
+    ['exp of 1e306 (exp * 1000 is Infinity)', `"iat":${now},"exp":1e306`],
+    ['exp of 9e15 (past the Date range)', `"iat":${now},"exp":9e15`],
+    // Two of these overflow the bearer age histogram's sum to +Inf.
+    ['iat of -1.7976931348623157e308', `"iat":-1.7976931348623157e308,"exp":${now + 300}`],
   ])('a token with %s is refused', async (_name, dates) => {
     const verifier = createJwtVerifier([issuer()], { clockSkewMs: 0, log });
     expect(await verifier.verify(await signedRaw(claims(dates)), NOW)).toEqual({
@@ -168,12 +174,17 @@ describe('dates that are not numbers a clock can reach', () => {
     });
   });
 
-  test('the same token with finite dates is accepted', async () => {
+  test('the same token with dates a clock can reach is accepted, up to the last Date', async () => {
     const verifier = createJwtVerifier([issuer()], { clockSkewMs: 0, log });
     const verdict = await verifier.verify(
       await signedRaw(claims(`"nbf":${now - 1},"iat":${now},"exp":${now + 300}`)),
       NOW,
     );
     expect(verdict.ok).toBe(true);
+    const farthest = await verifier.verify(
+      await signedRaw(claims(`"iat":${now},"exp":8.64e12`)),
+      NOW,
+    );
+    expect(farthest.ok).toBe(true);
   });
 });

@@ -104,9 +104,16 @@ function createFileKeySource(path: string, log: Logger, minReloadMs = 5000): Key
   };
 }
 
-/** A NumericDate claim that is absent or a finite number (jose checks it is a number). */
-function finiteOrAbsent(value: unknown): boolean {
-  return value === undefined || Number.isFinite(value);
+/** The furthest a Date reaches from 1970, in seconds (ECMAScript: 8.64e15 ms either way). */
+const LAST_DATE_S = 8.64e12;
+
+/**
+ * A NumericDate claim that is absent or a time a clock can reach (jose checks it is a number).
+ * Past the Date range, `exp * 1000` is Infinity or an Invalid Date: a token that never expires
+ * and a cached verdict believed forever.
+ */
+function reachableOrAbsent(value: unknown): boolean {
+  return value === undefined || (typeof value === 'number' && Math.abs(value) <= LAST_DATE_S);
 }
 
 /** Maps jose's errors (by `.code`, DESIGN §3) to our bounded reasons. */
@@ -282,10 +289,9 @@ export function createJwtVerifier(
           currentDate: new Date(now),
         },
       );
-      // JSON reads 1e400 as Infinity, which jose takes for a number: a token that never
-      // expires, or one issued at -Infinity (an age no histogram can hold). RFC 7519 §2
-      // NumericDates are finite; a token with another is not one.
-      if (!(['exp', 'iat', 'nbf'] as const).every((claim) => finiteOrAbsent(payload[claim])))
+      // jose takes any number for a date, 1e400 (JSON's Infinity) and 1e300 too: a token that
+      // never expires, or one issued so long ago that its age is no number a histogram holds.
+      if (!(['exp', 'iat', 'nbf'] as const).every((claim) => reachableOrAbsent(payload[claim])))
         return { verdict: { ok: false, reason: 'bad_claims' } };
       return { verdict: { ok: true, payload, issuer }, header, found };
     } catch (error) {
