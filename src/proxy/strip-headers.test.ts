@@ -168,6 +168,31 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
       'pref=dark',
     ]);
   });
+  test('a header named in a second Connection line is dropped too, before or after it', () => {
+    const raw = [
+      'X-Early',
+      'a',
+      'Connection',
+      'keep-alive',
+      'X-Kept',
+      'b',
+      'Connection',
+      'X-Early, x-late',
+      'X-Late',
+      'c',
+    ].map((text) => Buffer.from(text, 'latin1'));
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual(['X-Kept', 'b']);
+  });
+
+  test('Connection: keep-alive alone names nothing: every other header passes', () => {
+    const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      'Content-Length',
+      '2',
+      'X-App',
+      'y',
+    ]);
+  });
 });
 
 describe('toHeaderValue', () => {

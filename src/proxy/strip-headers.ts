@@ -95,11 +95,12 @@ function normalizeName(name: string): string {
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
 function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
-  // Nearly every request says `keep-alive`, which names only a header stripped anyway (it is
-  // hop-by-hop): no Set is built for it.
-  if (value === undefined || value === 'keep-alive') return NO_TOKENS;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  // Nearly every message says `keep-alive` (requests as a string, upstream answers as a list of
+  // one), which names only a header stripped anyway (it is hop-by-hop): no Set is built for it.
+  if (text === undefined || text === 'keep-alive') return NO_TOKENS;
   const tokens = new Set<string>();
-  for (const token of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+  for (const token of text.split(',')) {
     const name = token.trim().toLowerCase();
     if (name !== '') tokens.add(normalizeName(name));
   }
@@ -181,22 +182,25 @@ export function responseHeaderPairs(
   raw: readonly (string | Buffer)[],
   isGatewayCookie: (name: string) => boolean,
 ): string[] {
-  // Headers the upstream's `Connection` names are hop-by-hop too (RFC 9110 §7.6.1).
-  const connection: string[] = [];
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i]!.toString('latin1').toLowerCase() === 'connection')
-      connection.push(raw[i + 1]!.toString('latin1'));
-  const named = connection.length === 0 ? undefined : connectionTokens(connection);
   const out: string[] = [];
+  let connection: string[] | undefined;
+  // Each name and value is made a string once (undici hands over Buffers).
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const key = name.toLowerCase();
     const value = raw[i + 1]!.toString('latin1');
-    if (HOP_BY_HOP.has(key) || named?.has(key)) continue;
+    if (key === 'connection') (connection ??= []).push(value);
+    if (HOP_BY_HOP.has(key)) continue;
     if (key === 'set-cookie' && !mayPassSetCookie(value, isGatewayCookie)) continue;
     out.push(name, value);
   }
-  return out;
+  // Headers the upstream's `Connection` names are hop-by-hop too (RFC 9110 §7.6.1).
+  const named = connectionTokens(connection);
+  if (named.size === 0) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2)
+    if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }
 
 /**
