@@ -32,6 +32,11 @@ const get = (store: MemorySessionStore, sid: string) =>
     store.get(sid, (error, data) => (error ? reject(error) : resolve(data))),
   );
 
+const getForRequest = (store: MemorySessionStore, sid: string) =>
+  new Promise<SessionData | null | undefined>((resolve, reject) =>
+    store.getForRequest(sid, (error, data) => (error ? reject(error) : resolve(data))),
+  );
+
 describe('the memory session store', () => {
   test('gives back the tokens and a private copy of the rest on every read', async () => {
     const store = newStore();
@@ -54,6 +59,64 @@ describe('the memory session store', () => {
     expect(() => {
       (second!.tokens as { idToken: string }).idToken = 'x';
     }).toThrow(TypeError);
+  });
+
+  test('a request reads the same data as express-session, frozen inside, its own on top', async () => {
+    const store = newStore();
+    store.set('s1', sessionOf('alice', 'alice@corp.example'));
+    const first = await getForRequest(store, 's1');
+    expect(JSON.stringify(first)).toBe(JSON.stringify(await get(store, 's1')));
+    // Top-level fields are what the pipeline changes (refresh, device binding): per read.
+    first!.deviceId = 'laptop-1';
+    first!.user = { ...first!.user, groups: ['admins'] };
+    const second = await getForRequest(store, 's1');
+    expect(second?.deviceId).toBeUndefined();
+    expect(second?.user.groups).toEqual(['eng']);
+    // What they hold is shared by every read of this version: changing it in place throws.
+    expect(() => {
+      (second!.user as { sub: string }).sub = 'mallory';
+    }).toThrow(TypeError);
+    expect(() => {
+      (second!.user.groups as string[]).push('admins');
+    }).toThrow(TypeError);
+    expect(() => {
+      (second!.user.claims as Record<string, unknown>).email = 'mallory@corp.example';
+    }).toThrow(TypeError);
+    expect((await getForRequest(store, 's1'))?.user).toEqual({
+      sub: 'alice',
+      email: 'alice@corp.example',
+      emailVerified: true,
+      groups: ['eng'],
+      claims: { sub: 'alice', email: 'alice@corp.example' },
+    });
+  });
+
+  test('a request reads the version saved last, and nothing once it is ended', async () => {
+    const store = newStore();
+    store.set('s1', sessionOf('alice', 'alice@corp.example'));
+    expect((await getForRequest(store, 's1'))?.user.groups).toEqual(['eng']);
+    const changed = sessionOf('alice', 'alice@corp.example', 'id-token-2');
+    changed.user = { ...changed.user, groups: ['eng', 'admins'] };
+    expect(await store.update('s1', changed)).toBe(true);
+    const read = await getForRequest(store, 's1');
+    expect(read?.user.groups).toEqual(['eng', 'admins']);
+    expect(read?.tokens.idToken).toBe('id-token-2');
+    await store.revokeUser('alice');
+    expect(await getForRequest(store, 's1')).toBeNull();
+    store.set('s2', sessionOf('bob', 'bob@corp.example'));
+    await getForRequest(store, 's2');
+    store.destroy('s2');
+    expect(await getForRequest(store, 's2')).toBeNull();
+  });
+
+  test('a request does not read a session idle past its timeout', async () => {
+    let clock = 1_000_000;
+    const store = new MemorySessionStore(60_000, () => clock);
+    stores.push(store);
+    store.set('s1', sessionOf('alice', 'alice@corp.example'));
+    expect(await getForRequest(store, 's1')).not.toBeNull();
+    clock += 60_000;
+    expect(await getForRequest(store, 's1')).toBeNull();
   });
 
   test('a session read and saved again keeps its tokens exactly', async () => {

@@ -1,10 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { SessionData, Store } from 'express-session';
+import type { SessionData } from 'express-session';
 import signature from 'cookie-signature';
 import { readCookie } from '../lib/cookie-header.js';
 import type { CookieNames } from './cookie-names.js';
+import type { GatewayStore } from './store.js';
 
-/** A session looked up outside express-session: its id and a private copy of its data. */
+/**
+ * A session looked up outside express-session: its id and its data, whose top-level fields are
+ * this request's own to change; what they hold may be frozen and shared (GatewayStore.getForRequest).
+ */
 export interface LoadedSession {
   readonly id: string;
   data: SessionData;
@@ -14,7 +18,11 @@ export interface LoadedSession {
  * Reads the session of a raw request the way express-session would: the cookie must carry a
  * valid signature (`s:<id>.<hmac>`) before the store is asked for the id.
  */
-export function createSessionReader(store: Store, secret: string, names: CookieNames) {
+export function createSessionReader(
+  store: Pick<GatewayStore, 'getForRequest'>,
+  secret: string,
+  names: CookieNames,
+) {
   const verified = createVerifiedCookieCache();
 
   /** The session id a signed cookie value carries, or undefined when the signature is wrong. */
@@ -43,7 +51,7 @@ export function createSessionReader(store: Store, secret: string, names: CookieN
     const id = sessionIdOf(value);
     if (id === undefined) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      store.get(id, (error, data) =>
+      store.getForRequest(id, (error, data) =>
         error ? reject(error) : resolve(data ? { id, data } : undefined),
       );
     });

@@ -114,6 +114,11 @@ export class RedisSessionStore extends RedisStore implements GatewayStore {
     }
   }
 
+  /** Every read is parsed afresh from Redis: nothing is shared. */
+  getForRequest(sid: string, callback: Callback): void {
+    void this.get(sid, callback);
+  }
+
   override async set(sid: string, data: SessionData, callback?: Callback): Promise<unknown> {
     try {
       await super.set(sid, data);

@@ -23,6 +23,13 @@ export interface GatewayStore extends Store {
    * session that logout or an admin ended while it ran (issue 12, item 1).
    */
   update(sid: string, data: SessionData): Promise<boolean>;
+  /**
+   * The session for one request through the pipeline: what `get` gives, except that its nested
+   * parts (user, claims, cookie) may be frozen and shared with other reads. Only its top-level
+   * fields are the caller's to change (a refresh sets `tokens` and `user`, a device binding
+   * `deviceId`); express-session, which changes what it gets in place, uses `get`.
+   */
+  getForRequest(sid: string, callback: (err: unknown, data?: SessionData | null) => void): void;
   /** Live sessions of a user, by `sub` or email. */
   listUserSessions(user: string): Promise<SessionSummary[]>;
   /** Ends every session of a user; returns their ids (to close their WebSockets). */
