@@ -184,6 +184,11 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual(['X-Kept', 'b']);
   });
 
+  test('a Connection-named header goes whether it is spelt with _ or -, as in requests', () => {
+    const raw = ['Connection', 'x_one, X-Two', 'X-One', '1', 'X_Two', '2', 'X_Three', '3'];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual(['X_Three', '3']);
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

@@ -199,7 +199,7 @@ export function responseHeaderPairs(
   if (named.size === 0) return out;
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2)
-    if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+    if (!named.has(normalizeName(out[i]!.toLowerCase()))) kept.push(out[i]!, out[i + 1]!);
   return kept;
 }
 
