@@ -8,6 +8,7 @@ import type { Loggers } from './audit/loggers.js';
 import { createBearerAuthenticator } from './auth/bearer.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createLoginStateSealer } from './auth/login-state.js';
+import { createLogoutHintSealer } from './auth/logout-hint.js';
 import type { OidcClient } from './auth/oidc-client.js';
 import { createTokenRefresher } from './auth/refresh.js';
 import type { GatewaySettings } from './config/gateway-settings.js';
@@ -182,6 +183,7 @@ function createParts(deps: GatewayDeps) {
     createReservedEndpoints({
       oidc: deps.oidc,
       sealer: createLoginStateSealer(settings.session.secret),
+      logoutHints: createLogoutHintSealer(settings.session.secret),
       names,
       scopes: settings.idp.scopes,
       mfaAcrValues: settings.idp.mfaAcrValues,

@@ -7,8 +7,11 @@ import { memoryOf } from '../lib/procs.mjs';
 import { announceReady, childArgument } from '../lib/protocol.mjs';
 import { MemorySessionStore } from '../../dist/session/memory-store.js';
 
-/** Token lengths of a corporate IdP (the access token is not kept: src/session/session-data.ts). */
-const ID_TOKEN_CHARS = 1100;
+/**
+ * Token lengths of a corporate IdP. The store keeps the refresh token only: the access token is
+ * not kept (src/session/session-data.ts), and the ID token (1,100 characters) travels sealed in
+ * the browser's logout-hint cookie (src/auth/logout-hint.ts).
+ */
 const REFRESH_TOKEN_CHARS = 900;
 const GROUPS = ['engineering', 'everyone', 'vpn-users', 'github-org', 'oncall', 'team-42'];
 
@@ -21,13 +24,9 @@ function random(chars) {
   offset = (offset + 7919 * (chars + 1)) % (POOL.length - chars);
   return POOL.slice(offset, offset + chars);
 }
-// base64url as an IdP writes it: a run of 4k characters decodes to bytes and back unchanged,
-// and an ES256 signature (64 bytes, 86 characters) ends in a character with no stray bits.
+// base64url as an IdP writes it: a run of 4k characters decodes to bytes and back unchanged.
 // (Random text whose length is 1 more than a multiple of 4 is not base64url at all.)
 const base64url = (chars) => random(chars - (chars % 4));
-const signature = () => `${random(85)}A`;
-const jwtLike = (chars) =>
-  `eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.${base64url(chars - 36 - 87)}.${signature()}`;
 
 function sessionOf(i, now) {
   const sub = `00u${String(i).padStart(17, '0')}`;
@@ -61,7 +60,6 @@ function sessionOf(i, now) {
     },
     deviceId: `device-${random(12)}`,
     tokens: {
-      idToken: jwtLike(ID_TOKEN_CHARS),
       refreshToken: base64url(REFRESH_TOKEN_CHARS),
       expiresAt: now + 3_600_000,
     },

@@ -11,6 +11,9 @@ import type { CookieNames } from '../session/cookie-names.js';
 import type { OidcClient } from './oidc-client.js';
 import { describe } from './oidc-client.js';
 import { sameToken } from '../lib/same-token.js';
+import { readCookies } from '../lib/cookie-header.js';
+import { logoutHintCookieAttributes } from './logout-hint.js';
+import type { LogoutHintSealer } from './logout-hint.js';
 
 export interface LogoutDeps {
   readonly oidc: OidcClient;
@@ -23,6 +26,8 @@ export interface LogoutDeps {
   readonly onSessionEnded: (sid: string) => void;
   /** Counts a failed sign-in against the client's address: a CSRF failure is one. */
   readonly onSignInFailed: (context: RequestContext) => void;
+  /** Opens the logout-hint cookie (auth/logout-hint.ts). */
+  readonly logoutHints: LogoutHintSealer;
 }
 
 /** /.ztna/logout (GET confirm, POST sign out) and /.ztna/signed-out (SPEC §9). */
@@ -51,6 +56,20 @@ export function createLogoutHandlers(deps: LogoutDeps) {
       );
       return undefined;
     }
+  }
+
+  /**
+   * The ID token for `id_token_hint`: in the session when it was too long for a cookie, else
+   * the logout-hint cookie sealed for this session (a planted or older one is skipped).
+   */
+  async function idTokenOf(req: Request, scheme: 'http' | 'https'): Promise<string | undefined> {
+    const stored = req.session.tokens?.idToken;
+    if (stored !== undefined) return stored;
+    for (const sealed of readCookies(req.headers.cookie, deps.names.logoutHint(scheme))) {
+      const idToken = await deps.logoutHints.open(sealed, req.sessionID);
+      if (idToken !== undefined) return idToken;
+    }
+    return undefined;
   }
 
   return {
@@ -82,7 +101,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
         return;
       }
       context.identity = session.user;
-      const idToken = session.tokens?.idToken;
+      const idToken = await idTokenOf(req, context.scheme);
       // Server-side first: the old cookie is worthless from here on, whatever the browser keeps.
       const sid = req.sessionID;
       await new Promise<void>((resolve, reject) =>
@@ -96,6 +115,10 @@ export function createLogoutHandlers(deps: LogoutDeps) {
         sameSite: 'lax',
         secure: context.scheme === 'https',
       });
+      res.clearCookie(
+        deps.names.logoutHint(context.scheme),
+        logoutHintCookieAttributes(context.scheme, deps.cookieDomain),
+      );
       deps.metrics.authEvents.inc({ event: 'logout' });
       context.note = 'logout';
       res.redirect(303, (await idpLogoutUrl(req, idToken)) ?? signedOutUrl(req));

@@ -15,6 +15,8 @@ import { hasAmbiguousGroupName, identityFromClaims } from './identity-from-claim
 import { callbackUrl, loginCookieAttributes } from './oidc-login.js';
 import type { LoginDeps } from './oidc-login.js';
 import { describe } from './oidc-client.js';
+import { logoutHintCookieAttributes, MAX_SEALED_ID_TOKEN_CHARS } from './logout-hint.js';
+import type { LogoutHintSealer } from './logout-hint.js';
 
 export interface CallbackDeps extends LoginDeps {
   readonly groupsClaim: string;
@@ -24,6 +26,10 @@ export interface CallbackDeps extends LoginDeps {
   readonly now: () => number;
   /** Counts a failed sign-in against the client's address (the failed-sign-in limit). */
   readonly onSignInFailed: (context: RequestContext) => void;
+  /** Seals the ID token into the logout-hint cookie (auth/logout-hint.ts). */
+  readonly logoutHints: LogoutHintSealer;
+  readonly cookieDomain: string | undefined;
+  readonly sessionMaxAgeMs: number;
 }
 
 function promisify(run: (done: (err?: unknown) => void) => void): Promise<void> {
@@ -60,7 +66,13 @@ async function startSession(
   identity: Identity,
   tokens: client.TokenEndpointResponse,
   now: number,
-  extra: { deviceId: string | undefined; stepUp: boolean; idpSid: string | undefined },
+  extra: {
+    deviceId: string | undefined;
+    stepUp: boolean;
+    idpSid: string | undefined;
+    /** False when the ID token travels in the logout-hint cookie instead. */
+    storeIdToken: boolean;
+  },
 ): Promise<void> {
   await promisify((done) => req.session.regenerate(done));
   const fresh = req.session;
@@ -69,7 +81,7 @@ async function startSession(
   if (extra.deviceId !== undefined) fresh.deviceId = extra.deviceId;
   if (extra.stepUp) fresh.steppedUpAt = now;
   fresh.tokens = {
-    idToken: tokens.id_token,
+    idToken: extra.storeIdToken ? tokens.id_token : undefined,
     refreshToken: tokens.refresh_token,
     expiresAt: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
   };
@@ -189,11 +201,22 @@ export function createCallbackHandler(deps: CallbackDeps) {
       posture.email === undefined || posture.email === identity.email
         ? posture.facts?.deviceId
         : undefined;
+    const idToken = tokens.id_token;
+    const hintInCookie = idToken !== undefined && idToken.length <= MAX_SEALED_ID_TOKEN_CHARS;
     await startSession(req, identity, tokens, deps.now(), {
       deviceId,
       stepUp: login.stepUp === true,
       idpSid: typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined,
+      storeIdToken: !hintInCookie,
     });
+    if (hintInCookie) {
+      const maxAgeMs = deps.sessionMaxAgeMs;
+      res.cookie(
+        deps.names.logoutHint(context.scheme),
+        await deps.logoutHints.seal(idToken, req.sessionID, maxAgeMs / 1000),
+        { ...logoutHintCookieAttributes(context.scheme, deps.cookieDomain), maxAge: maxAgeMs },
+      );
+    }
 
     deps.metrics.authEvents.inc({ event: 'login_ok' });
     deps.log.info(

@@ -84,7 +84,9 @@ export function createTokenRefresher(deps: RefreshDeps) {
       return {
         user: next,
         tokens: {
-          idToken: response.id_token ?? tokens.idToken,
+          // The logout hint stays the ID token of the login, which is what IdPs expect (Okta
+          // requires the original); a refreshed one would also bring it back into the store.
+          idToken: tokens.idToken,
           refreshToken: response.refresh_token ?? tokens.refreshToken,
           expiresAt:
             response.expires_in === undefined ? undefined : deps.now() + response.expires_in * 1000,

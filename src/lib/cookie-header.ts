@@ -14,6 +14,20 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
+/**
+ * The raw values of every cookie called `name`, in order: a browser sends two of one name when
+ * one was set for another Path or Domain (or planted by a sibling host).
+ */
+export function readCookies(header: string | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const values: string[] = [];
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
+  }
+  return values;
+}
+
 /** Every cookie name in the header (for counting a client's pending logins). */
 export function cookieNames(header: string | undefined): string[] {
   if (header === undefined) return [];

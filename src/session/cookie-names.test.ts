@@ -17,6 +17,14 @@ describe('cookie names', () => {
     );
   });
 
+  test('the logout hint is __Secure- on HTTPS: its Path is /.ztna/, which __Host- forbids', () => {
+    for (const domain of [undefined, '.corp.example']) {
+      const names = createCookieNames('ztna_session', domain);
+      expect(names.logoutHint('https')).toBe('__Secure-ztna_session_hint');
+      expect(names.logoutHint('http')).toBe('ztna_session_hint');
+    }
+  });
+
   test('every spelling of a gateway cookie, planted ones included, is recognised (never forwarded)', () => {
     const names = createCookieNames('ztna_session', undefined);
     for (const name of [
@@ -26,6 +34,9 @@ describe('cookie names', () => {
       'ztna_session_login_x',
       '__Host-ztna_session_login_x',
       '__Secure-ztna_session_login_x',
+      'ztna_session_hint',
+      '__Host-ztna_session_hint',
+      '__Secure-ztna_session_hint',
     ])
       expect({ name, ours: names.isGatewayCookie(name) }).toEqual({ name, ours: true });
     expect(names.isGatewayCookie('app_session')).toBe(false);

@@ -10,6 +10,12 @@
 export interface CookieNames {
   session(scheme: 'http' | 'https'): string;
   loginState(scheme: 'http' | 'https', state: string): string;
+  /**
+   * The sealed ID token for the IdP logout (auth/logout-hint.ts). Its Path is `/.ztna/`, so on
+   * HTTPS it is `__Secure-` (`__Host-` demands Path=/, which would send it with every request);
+   * a value planted from a sibling host is sealed for another session and never used.
+   */
+  logoutHint(scheme: 'http' | 'https'): string;
   /** Whether a cookie name is one of ours (every variant): such cookies never reach upstreams. */
   isGatewayCookie(name: string): boolean;
 }
@@ -17,7 +23,16 @@ export interface CookieNames {
 export function createCookieNames(base: string, cookieDomain: string | undefined): CookieNames {
   const sessionHttps = cookieDomain === undefined ? `__Host-${base}` : `__Secure-${base}`;
   const loginBase = `${base}_login_`;
-  const sessionNames = new Set([base, sessionHttps, `__Host-${base}`, `__Secure-${base}`]);
+  const hint = `${base}_hint`;
+  const fixedNames = new Set([
+    base,
+    sessionHttps,
+    `__Host-${base}`,
+    `__Secure-${base}`,
+    hint,
+    `__Host-${hint}`,
+    `__Secure-${hint}`,
+  ]);
   // Every spelling a login-state cookie may have arrived with, ours or planted: none is forwarded.
   const loginPrefixes = [loginBase, `__Host-${loginBase}`, `__Secure-${loginBase}`];
   return {
@@ -25,7 +40,8 @@ export function createCookieNames(base: string, cookieDomain: string | undefined
     // One cookie per login in flight, so two tabs signing in at once do not clobber each other.
     loginState: (scheme, state) =>
       `${scheme === 'https' ? '__Host-' : ''}${loginBase}${state.slice(0, 16)}`,
+    logoutHint: (scheme) => (scheme === 'https' ? `__Secure-${hint}` : hint),
     isGatewayCookie: (name) =>
-      sessionNames.has(name) || loginPrefixes.some((prefix) => name.startsWith(prefix)),
+      fixedNames.has(name) || loginPrefixes.some((prefix) => name.startsWith(prefix)),
   };
 }

@@ -42,6 +42,14 @@ afterAll(async () => {
   await stack.close();
 });
 
+/** The claims of a JWT, unverified (the test only reads whose token it is). */
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
+}
+
 async function loggedIn(user: string, host = APP): Promise<TestClient> {
   const client = new TestClient();
   const reply = await stack.login(client, user, stack.url(host, '/'));
@@ -301,13 +309,69 @@ describe('logout', () => {
     expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(
       stack.url(APP, '/.ztna/signed-out'),
     );
-    expect(endSession.searchParams.get('id_token_hint')).toBeTruthy();
+    // The hint is the ID token the IdP issued at this login, kept sealed in a cookie.
+    const hint = endSession.searchParams.get('id_token_hint')!;
+    expect(claimsOf(hint)).toMatchObject({ iss: stack.idp.issuer, sub: 'alice' });
+    expect(done.headers['set-cookie']?.join('\n')).toMatch(/ztna_session_hint=;.*Path=\/\.ztna\//);
 
     const replay = await new TestClient().request(stack.url(APP, '/after-logout'), {
       headers: { cookie: stolen, accept: 'text/html' },
     });
     expect(replay.status).toBe(302);
     expect(replay.location).toContain('/.ztna/login');
+  });
+});
+
+describe('the logout hint (the ID token, sealed in a cookie for /.ztna/ only)', () => {
+  const hintCookie = async (client: TestClient) =>
+    (await client.jar.getCookies(stack.url(APP, '/.ztna/logout'))).find(
+      (cookie) => cookie.key === 'ztna_session_hint',
+    );
+
+  async function logoutUrl(client: TestClient): Promise<URL> {
+    const confirm = await client.navigate(stack.url(APP, '/.ztna/logout'));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.text)![1]!;
+    const done = await client.request(stack.url(APP, '/.ztna/logout'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `csrf=${encodeURIComponent(csrf)}`,
+    });
+    expect(done.status).toBe(303);
+    return new URL(done.location!);
+  }
+
+  test('is set at login for the gateway paths only, never reaches an upstream, cannot be read', async () => {
+    const client = await loggedIn('alice');
+    const cookie = await hintCookie(client);
+    expect(cookie).toMatchObject({ path: '/.ztna/', httpOnly: true, sameSite: 'lax' });
+    expect(cookie!.value).not.toContain('alice');
+    // Not sent with proxied requests; sent by hand, it is stripped like every gateway cookie.
+    expect((await client.jar.getCookieString(stack.url(APP, '/page'))).includes('_hint')).toBe(
+      false,
+    );
+    const session = await client.jar.getCookieString(stack.url(APP, '/page'));
+    const reply = await client.request(stack.url(APP, '/page'), {
+      noCookies: true,
+      headers: { cookie: `${session}; ztna_session_hint=${cookie!.value}; app=1` },
+    });
+    expect(reply.status).toBe(200);
+    expect(stack.upstream.last().headers.cookie).toBe('app=1');
+  });
+
+  test("another session's hint is never sent: the IdP is not told to end someone else's session", async () => {
+    const alice = await loggedIn('alice');
+    const bob = await loggedIn('bob');
+    const bobsHint = (await hintCookie(bob))!.value;
+    await alice.jar.setCookie(
+      `ztna_session_hint=${bobsHint}; Path=/.ztna/; HttpOnly`,
+      stack.url(APP, '/.ztna/'),
+    );
+    expect((await hintCookie(alice))!.value).toBe(bobsHint);
+    const endSession = await logoutUrl(alice);
+    expect(endSession.origin).toBe(stack.idp.issuer);
+    expect(endSession.searchParams.get('id_token_hint')).toBeNull();
+    // Bob's own logout still carries his.
+    expect(claimsOf((await logoutUrl(bob)).searchParams.get('id_token_hint')!).sub).toBe('bob');
   });
 });
 

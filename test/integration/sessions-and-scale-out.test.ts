@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import WebSocket from 'ws';
 import { eventually } from '../harness/eventually.js';
 import { TestClient } from '../harness/http-client.js';
+import { createClient } from 'redis';
 import { startRedis } from '../harness/redis.js';
 import type { TestRedis } from '../harness/redis.js';
 import { sampleValue, startStack } from '../harness/stack.js';
@@ -137,6 +138,37 @@ describe('several instances sharing Redis', () => {
     const reply = await client.request(b.url('app.test', '/on-b'));
     expect(reply.status).toBe(200);
     expect(b.upstream.last().headers['x-forwarded-user']).toBe('alice');
+  });
+
+  test('the store keeps no ID token: the logout hint travels sealed, and any instance opens it', async () => {
+    const client = await signedIn(a, 'alice');
+    const redisClient = createClient({ url: redis.url });
+    await redisClient.connect();
+    try {
+      const sid = decodeURIComponent(
+        (await client.jar.getCookies(a.url('app.test', '/'))).find((c) => c.key === 'ztna_session')!
+          .value,
+      ).slice(2, -44);
+      const stored = JSON.parse((await redisClient.get(`ztna:sess:${sid}`))!) as {
+        tokens: Record<string, unknown>;
+      };
+      expect(typeof stored.tokens.refreshToken).toBe('string');
+      expect(stored.tokens.idToken).toBeUndefined();
+    } finally {
+      await redisClient.quit();
+    }
+    // Signed in on A, signed out on B: B opens A's sealed hint (one session secret).
+    const confirm = await client.navigate(b.url('app.test', '/.ztna/logout'));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.text)![1]!;
+    const done = await client.request(b.url('app.test', '/.ztna/logout'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `csrf=${encodeURIComponent(csrf)}`,
+    });
+    const hint = new URL(done.location!).searchParams.get('id_token_hint');
+    expect(JSON.parse(Buffer.from(hint!.split('.')[1]!, 'base64url').toString())).toMatchObject({
+      sub: 'alice',
+    });
   });
 
   test('revoking through one instance revokes everywhere, immediately', async () => {
