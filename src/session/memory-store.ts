@@ -2,6 +2,7 @@ import session from 'express-session';
 import type { SessionData } from 'express-session';
 import { MemoryGrantStore } from '../jit/memory-grants.js';
 import { flatCopy } from '../lib/flat-string.js';
+import { packJson, unpackJson } from './packed-json.js';
 import { PackedTokens } from './packed-tokens.js';
 import { lookupKeysFor, summarize, userKeysOf } from './store.js';
 import type { GatewayStore, SessionSummary } from './store.js';
@@ -16,10 +17,10 @@ const SHARED_PARSES = 1_000;
 
 interface Entry {
   /**
-   * Serialized, without the IdP tokens: every request gets its own copy, as with a networked
-   * store, and parses only what it reads (the tokens were 70% of a session's JSON).
+   * Serialized without the IdP tokens, and packed (packed-json.ts: a third of the JSON's size):
+   * every read gets its own copy, as with a networked store.
    */
-  readonly json: string;
+  readonly packedJson: string;
   /**
    * Only refresh and logout read them, and they replace them whole: one frozen copy, packed, is
    * shared by every read.
@@ -64,8 +65,8 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   }
 
   /**
-   * Parses a session once for a burst of requests, not once for each: JSON.parse was 3% of a
-   * signed-in request's CPU under load (`npm run bench`, --cpu-prof). The shared parse is frozen
+   * Unpacks and parses a session once for a burst of requests, not once for each: JSON.parse
+   * alone was 3% of a signed-in request's CPU under load (`npm run bench`, --cpu-prof). The shared parse is frozen
    * throughout; each read gets its own top-level copy (see GatewayStore.getForRequest).
    */
   getForRequest(sid: string, callback: Callback<SessionData | null>): void {
@@ -162,7 +163,7 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   private entryOf(data: SessionData): Entry {
     const { tokens, ...rest } = data;
     return {
-      json: flatCopy(JSON.stringify(rest)),
+      packedJson: packJson(JSON.stringify(rest)),
       tokens:
         tokens === undefined || tokens instanceof PackedTokens ? tokens : new PackedTokens(tokens),
       userKeys: userKeysOf(data).map(flatCopy),
@@ -171,7 +172,7 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   }
 
   private dataOf(entry: Entry): SessionData {
-    const data = JSON.parse(entry.json) as SessionData;
+    const data = JSON.parse(unpackJson(entry.packedJson)) as SessionData;
     if (entry.tokens !== undefined) data.tokens = entry.tokens;
     return data;
   }
@@ -179,7 +180,7 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
   private sharedDataOf(entry: Entry): SessionData {
     let shared = this.parsed.get(entry);
     if (shared === undefined) {
-      shared = deepFreeze(JSON.parse(entry.json) as SessionData);
+      shared = deepFreeze(JSON.parse(unpackJson(entry.packedJson)) as SessionData);
       if (this.parsed.size >= SHARED_PARSES) this.parsed.delete(this.parsed.keys().next().value!);
       this.parsed.set(entry, shared);
     }
