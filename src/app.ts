@@ -184,6 +184,7 @@ function createParts(deps: GatewayDeps) {
       oidc: deps.oidc,
       sealer: createLoginStateSealer(settings.session.secret),
       logoutHints: createLogoutHintSealer(settings.session.secret),
+      maxHeaderBytes: settings.limits.maxHeaderBytes,
       names,
       scopes: settings.idp.scopes,
       mfaAcrValues: settings.idp.mfaAcrValues,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
-import { createLogoutHintSealer } from './logout-hint.js';
+import { createLogoutHintSealer, maxSealedIdTokenChars } from './logout-hint.js';
 
 // The logout-hint cookie carries the ID token to the browser and back: only the gateway can
 // read it, and only for the session it was sealed for.
@@ -45,5 +45,18 @@ describe('the logout-hint sealer', () => {
     expect(await sealer.open(sealed, 'session-a')).toBe(ID_TOKEN);
     jest.setSystemTime(Date.now() + 2_000);
     expect(await sealer.open(sealed, 'session-a')).toBeUndefined();
+  });
+});
+
+describe('which ID tokens travel in the cookie', () => {
+  test('the longest one sealed fits a browser cookie and a quarter of the request head', async () => {
+    const sealer = createLogoutHintSealer(SECRET);
+    for (const maxHeaderBytes of [4_096, 8_192, 16_384, 65_536]) {
+      const chars = maxSealedIdTokenChars(maxHeaderBytes);
+      const sealed = await sealer.seal('x'.repeat(chars), 'session-a', 43_200);
+      expect(sealed.length).toBeLessThanOrEqual(Math.min(4_000, maxHeaderBytes / 4));
+    }
+    // The usual ID token (about 1,100 characters) travels with the default 16 KiB limit.
+    expect(maxSealedIdTokenChars(16_384)).toBeGreaterThan(2_000);
   });
 });

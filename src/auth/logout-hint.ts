@@ -8,7 +8,7 @@ import { sessionRef } from '../session/store.js';
  * part of one (about 850 of 3,000 bytes in the memory store: issue 11's 100,000 sessions did
  * not fit in 300 MB), so the gateway hands it to the browser instead, sealed (JWE, dir +
  * A256GCM, a key of its own derived from the session secret) in a cookie that only the
- * gateway's own paths receive. No proxied request carries it, so no request pays for it.
+ * logout page receives. No proxied request carries it, so no request pays for it.
  *
  * The sealed value names the session it was made for (its admin reference, a hash of the id):
  * a value planted from a sibling host, or kept from an earlier login, is never sent as the
@@ -22,14 +22,24 @@ export interface LogoutHintSealer {
 }
 
 /**
- * ID tokens longer than this stay in the session store as before: sealed, with its name, the
- * cookie would pass the 4,096 bytes every browser keeps (a sealed value is about 4/3 of the
- * token plus 150 characters).
+ * The longest ID token sealed into the cookie for a gateway whose request heads may hold
+ * `maxHeaderBytes`; a longer one stays in the session store as before. A sealed value is about
+ * 1.37 times the token plus 140 characters (encrypted JSON, base64url): it must stay within
+ * the 4,096 bytes every browser keeps for a cookie, and take at most a quarter of the request
+ * head, so that the logout page is never refused (431) because of it.
  */
-export const MAX_SEALED_ID_TOKEN_CHARS = 2_700;
+export function maxSealedIdTokenChars(maxHeaderBytes: number): number {
+  return Math.min(2_700, Math.floor((maxHeaderBytes / 4 - 160) / 1.4));
+}
 
-/** Where the cookie is sent: only the gateway's own endpoints (logout is `/.ztna/logout`). */
-export const LOGOUT_HINT_PATH = '/.ztna/';
+/**
+ * Where the cookie is sent: the logout page and form only. Sign-in, the callback and every other
+ * gateway page never carry it, so a stale or large one cannot get in the way of signing in.
+ */
+export const LOGOUT_HINT_PATH = '/.ztna/logout';
+
+/** At most this many values of the cookie are tried at logout (one decryption each). */
+export const MAX_HINTS_TRIED = 4;
 
 export function createLogoutHintSealer(sessionSecret: string): LogoutHintSealer {
   const key = new Uint8Array(

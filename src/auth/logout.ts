@@ -12,7 +12,7 @@ import type { OidcClient } from './oidc-client.js';
 import { describe } from './oidc-client.js';
 import { sameToken } from '../lib/same-token.js';
 import { readCookies } from '../lib/cookie-header.js';
-import { logoutHintCookieAttributes } from './logout-hint.js';
+import { logoutHintCookieAttributes, MAX_HINTS_TRIED } from './logout-hint.js';
 import type { LogoutHintSealer } from './logout-hint.js';
 
 export interface LogoutDeps {
@@ -62,14 +62,29 @@ export function createLogoutHandlers(deps: LogoutDeps) {
    * The ID token for `id_token_hint`: in the session when it was too long for a cookie, else
    * the logout-hint cookie sealed for this session (a planted or older one is skipped).
    */
-  async function idTokenOf(req: Request, scheme: 'http' | 'https'): Promise<string | undefined> {
+  async function idTokenOf(req: Request, context: RequestContext): Promise<string | undefined> {
     const stored = req.session.tokens?.idToken;
     if (stored !== undefined) return stored;
-    for (const sealed of readCookies(req.headers.cookie, deps.names.logoutHint(scheme))) {
+    const values = readCookies(req.headers.cookie, deps.names.logoutHint(context.scheme));
+    for (const sealed of values.slice(0, MAX_HINTS_TRIED)) {
       const idToken = await deps.logoutHints.open(sealed, req.sessionID);
       if (idToken !== undefined) return idToken;
     }
+    // Cleared, evicted by the browser (too many cookies for the site), or never set: the IdP
+    // may then ask the person to confirm, or (Okta) refuse to end its own session.
+    deps.log.warn(
+      { request_id: context.requestId, hint_cookies: values.length },
+      'IdP logout without id_token_hint: no logout-hint cookie for this session',
+    );
     return undefined;
+  }
+
+  /** The hint cookie goes with the session it was made for, whatever ended that. */
+  function clearHint(res: Response, scheme: 'http' | 'https'): void {
+    res.clearCookie(
+      deps.names.logoutHint(scheme),
+      logoutHintCookieAttributes(scheme, deps.cookieDomain),
+    );
   }
 
   return {
@@ -91,6 +106,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
       const session = req.session;
       if (session?.user === undefined || session.csrf === undefined) {
         context.note = 'logout_no_session';
+        clearHint(res, context.scheme);
         res.redirect(303, signedOutUrl(req));
         return;
       }
@@ -101,7 +117,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
         return;
       }
       context.identity = session.user;
-      const idToken = await idTokenOf(req, context.scheme);
+      const idToken = await idTokenOf(req, context);
       // Server-side first: the old cookie is worthless from here on, whatever the browser keeps.
       const sid = req.sessionID;
       await new Promise<void>((resolve, reject) =>
@@ -115,10 +131,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
         sameSite: 'lax',
         secure: context.scheme === 'https',
       });
-      res.clearCookie(
-        deps.names.logoutHint(context.scheme),
-        logoutHintCookieAttributes(context.scheme, deps.cookieDomain),
-      );
+      clearHint(res, context.scheme);
       deps.metrics.authEvents.inc({ event: 'logout' });
       context.note = 'logout';
       res.redirect(303, (await idpLogoutUrl(req, idToken)) ?? signedOutUrl(req));

@@ -15,7 +15,7 @@ import { hasAmbiguousGroupName, identityFromClaims } from './identity-from-claim
 import { callbackUrl, loginCookieAttributes } from './oidc-login.js';
 import type { LoginDeps } from './oidc-login.js';
 import { describe } from './oidc-client.js';
-import { logoutHintCookieAttributes, MAX_SEALED_ID_TOKEN_CHARS } from './logout-hint.js';
+import { logoutHintCookieAttributes, maxSealedIdTokenChars } from './logout-hint.js';
 import type { LogoutHintSealer } from './logout-hint.js';
 
 export interface CallbackDeps extends LoginDeps {
@@ -30,6 +30,8 @@ export interface CallbackDeps extends LoginDeps {
   readonly logoutHints: LogoutHintSealer;
   readonly cookieDomain: string | undefined;
   readonly sessionMaxAgeMs: number;
+  /** `limits.max_header_bytes`: the hint cookie takes at most a quarter of a request head. */
+  readonly maxHeaderBytes: number;
 }
 
 function promisify(run: (done: (err?: unknown) => void) => void): Promise<void> {
@@ -202,20 +204,25 @@ export function createCallbackHandler(deps: CallbackDeps) {
         ? posture.facts?.deviceId
         : undefined;
     const idToken = tokens.id_token;
-    const hintInCookie = idToken !== undefined && idToken.length <= MAX_SEALED_ID_TOKEN_CHARS;
+    const hintInCookie =
+      idToken !== undefined && idToken.length <= maxSealedIdTokenChars(deps.maxHeaderBytes);
     await startSession(req, identity, tokens, deps.now(), {
       deviceId,
       stepUp: login.stepUp === true,
       idpSid: typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined,
       storeIdToken: !hintInCookie,
     });
+    const hintCookie = deps.names.logoutHint(context.scheme);
+    const hintAttributes = logoutHintCookieAttributes(context.scheme, deps.cookieDomain);
     if (hintInCookie) {
       const maxAgeMs = deps.sessionMaxAgeMs;
-      res.cookie(
-        deps.names.logoutHint(context.scheme),
-        await deps.logoutHints.seal(idToken, req.sessionID, maxAgeMs / 1000),
-        { ...logoutHintCookieAttributes(context.scheme, deps.cookieDomain), maxAge: maxAgeMs },
-      );
+      res.cookie(hintCookie, await deps.logoutHints.seal(idToken, req.sessionID, maxAgeMs / 1000), {
+        ...hintAttributes,
+        maxAge: maxAgeMs,
+      });
+    } else {
+      // An earlier login's hint would only ride along: this session keeps its token in the store.
+      res.clearCookie(hintCookie, hintAttributes);
     }
 
     deps.metrics.authEvents.inc({ event: 'login_ok' });

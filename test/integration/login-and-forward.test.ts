@@ -343,7 +343,12 @@ describe('the logout hint (the ID token, sealed in a cookie for /.ztna/ only)', 
   test('is set at login for the gateway paths only, never reaches an upstream, cannot be read', async () => {
     const client = await loggedIn('alice');
     const cookie = await hintCookie(client);
-    expect(cookie).toMatchObject({ path: '/.ztna/', httpOnly: true, sameSite: 'lax' });
+    expect(cookie).toMatchObject({ path: '/.ztna/logout', httpOnly: true, sameSite: 'lax' });
+    // Only the logout page gets it: signing in again never carries an old or large one.
+    for (const page of ['/.ztna/login', '/.ztna/callback', '/.ztna/me'])
+      expect((await client.jar.getCookieString(stack.url(APP, page))).includes('_hint')).toBe(
+        false,
+      );
     expect(cookie!.value).not.toContain('alice');
     // Not sent with proxied requests; sent by hand, it is stripped like every gateway cookie.
     expect((await client.jar.getCookieString(stack.url(APP, '/page'))).includes('_hint')).toBe(
@@ -363,8 +368,8 @@ describe('the logout hint (the ID token, sealed in a cookie for /.ztna/ only)', 
     const bob = await loggedIn('bob');
     const bobsHint = (await hintCookie(bob))!.value;
     await alice.jar.setCookie(
-      `ztna_session_hint=${bobsHint}; Path=/.ztna/; HttpOnly`,
-      stack.url(APP, '/.ztna/'),
+      `ztna_session_hint=${bobsHint}; Path=/.ztna/logout; HttpOnly`,
+      stack.url(APP, '/.ztna/logout'),
     );
     expect((await hintCookie(alice))!.value).toBe(bobsHint);
     const endSession = await logoutUrl(alice);
@@ -372,6 +377,26 @@ describe('the logout hint (the ID token, sealed in a cookie for /.ztna/ only)', 
     expect(endSession.searchParams.get('id_token_hint')).toBeNull();
     // Bob's own logout still carries his.
     expect(claimsOf((await logoutUrl(bob)).searchParams.get('id_token_hint')!).sub).toBe('bob');
+  });
+
+  test('a sign-out after the session ended clears the hint left behind', async () => {
+    const client = await loggedIn('alice');
+    const confirm = await client.navigate(stack.url(APP, '/.ztna/logout'));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.text)![1]!;
+    // The session ends elsewhere (an admin, the IdP): its cookie is worthless, the hint stays.
+    await client.jar.setCookie(
+      'ztna_session=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+      stack.url(APP, '/'),
+    );
+    expect(await client.jar.getCookieString(stack.url(APP, '/'))).not.toContain('ztna_session=');
+    expect(await hintCookie(client)).toBeDefined();
+    const done = await client.request(stack.url(APP, '/.ztna/logout'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `csrf=${encodeURIComponent(csrf)}`,
+    });
+    expect(done.status).toBe(303);
+    expect(await hintCookie(client)).toBeUndefined();
   });
 });
 
