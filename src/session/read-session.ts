@@ -6,12 +6,19 @@ import type { CookieNames } from './cookie-names.js';
 import type { GatewayStore } from './store.js';
 
 /**
- * A session looked up outside express-session: its id and its data, whose top-level fields are
- * this request's own to change; what they hold may be frozen and shared (GatewayStore.getForRequest).
+ * Session data as a request reads it (GatewayStore.getForRequest): its top-level fields are the
+ * request's own to replace, what they hold may be frozen and shared. The identity and tokens are
+ * readonly types already; the cookie is made one here, so changing any of them in place is a
+ * compile error rather than a TypeError with one store and a silent change with the other.
  */
+export type RequestSessionData = Omit<SessionData, 'cookie'> & {
+  readonly cookie: Readonly<SessionData['cookie']>;
+};
+
+/** A session looked up outside express-session: its id and its data. */
 export interface LoadedSession {
   readonly id: string;
-  data: SessionData;
+  data: RequestSessionData;
 }
 
 /**
