@@ -12,6 +12,19 @@ const OBSERVED = [0, 0.0004, 0.0005, 0.0007, 0.003, 0.003, 0.09, 0.5, 59.9, 60, 
 const counterIn = <L extends string>(registry: Registry, labelNames: readonly L[]) =>
   new DirectCounter({ name: 'x_total', help: 'Some count.', labelNames, registers: [registry] });
 
+/** `x_total` with these labels twice: ours and prom-client's, each in a registry of its own. */
+function countersSideBySide<L extends string>(labelNames: readonly L[]) {
+  const ours = new Registry();
+  const theirs = new Registry();
+  const config = { name: 'x_total', help: 'Some count.', labelNames };
+  return {
+    ours,
+    theirs,
+    direct: new DirectCounter({ ...config, registers: [ours] }),
+    reference: new Counter({ ...config, registers: [theirs] }),
+  };
+}
+
 /** `x_seconds{route}` with one bucket at 1, in `registry`. */
 const histogramIn = (registry: Registry) =>
   new DirectHistogram({
@@ -42,15 +55,11 @@ describe('metrics counted without prom-client, scraped through its Registry', ()
   });
 
   test('a counter renders exactly as prom-client renders the same increments', async () => {
-    const ours = new Registry();
-    const theirs = new Registry();
-    const config = {
-      name: 'x_total',
-      help: 'Some count.',
-      labelNames: ['route', 'decision', 'code'] as const,
-    };
-    const direct = new DirectCounter({ ...config, registers: [ours] });
-    const reference = new Counter({ ...config, registers: [theirs] });
+    const { ours, theirs, direct, reference } = countersSideBySide([
+      'route',
+      'decision',
+      'code',
+    ] as const);
     const allowed = direct.labels({ route: 'app', decision: 'allow', code: '200' });
     for (let i = 0; i < 5; i++) allowed.inc();
     allowed.inc(2.5);
@@ -78,15 +87,7 @@ describe('metrics counted without prom-client, scraped through its Registry', ()
   });
 
   test('label sets show from their first count, as with prom-client, however their values are given', async () => {
-    const ours = new Registry();
-    const theirs = new Registry();
-    const config = {
-      name: 'x_total',
-      help: 'Some count.',
-      labelNames: ['route', 'code'] as const,
-    };
-    const direct = new DirectCounter({ ...config, registers: [ours] });
-    const reference = new Counter({ ...config, registers: [theirs] });
+    const { ours, theirs, direct, reference } = countersSideBySide(['route', 'code'] as const);
     // Looked up in advance (as the route meters do), never counted: no series.
     direct.labels({ route: 'idle', code: '200' });
     reference.labels({ route: 'idle', code: '200' });

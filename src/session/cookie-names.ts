@@ -11,9 +11,9 @@ export interface CookieNames {
   session(scheme: 'http' | 'https'): string;
   loginState(scheme: 'http' | 'https', state: string): string;
   /**
-   * The sealed ID token for the IdP logout (auth/logout-hint.ts). Its Path is `/.ztna/`, so on
-   * HTTPS it is `__Secure-` (`__Host-` demands Path=/, which would send it with every request);
-   * a value planted from a sibling host is sealed for another session and never used.
+   * The sealed ID token for the IdP logout (auth/logout-hint.ts). Its Path is `/.ztna/logout`,
+   * so on HTTPS it is `__Secure-` (`__Host-` demands Path=/, which would send it with every
+   * request); a value planted from a sibling host is sealed for another session and never used.
    */
   logoutHint(scheme: 'http' | 'https'): string;
   /** Whether a cookie name is one of ours (every variant): such cookies never reach upstreams. */

@@ -66,8 +66,9 @@ export class MemorySessionStore extends session.Store implements GatewayStore {
 
   /**
    * Unpacks and parses a session once for a burst of requests, not once for each: JSON.parse
-   * alone was 3% of a signed-in request's CPU under load (`npm run bench`, --cpu-prof). The shared parse is frozen
-   * throughout; each read gets its own top-level copy (see GatewayStore.getForRequest).
+   * alone was 3% of a signed-in request's CPU under load (`npm run bench`, --cpu-prof). The
+   * shared parse is frozen throughout; each read gets its own top-level copy (see
+   * GatewayStore.getForRequest).
    */
   getForRequest(sid: string, callback: Callback<SessionData | null>): void {
     const entry = this.live(sid);
