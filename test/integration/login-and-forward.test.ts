@@ -379,6 +379,36 @@ describe('the logout hint (the ID token, sealed in a cookie for /.ztna/ only)', 
     expect(claimsOf((await logoutUrl(bob)).searchParams.get('id_token_hint')!).sub).toBe('bob');
   });
 
+  test('a flood of hint cookies costs at most four decryptions: the real one after them is not reached', async () => {
+    async function hintAfter(junk: number): Promise<string | null> {
+      const client = await loggedIn('alice');
+      const confirm = await client.navigate(stack.url(APP, '/.ztna/logout'));
+      const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.text)![1]!;
+      const session = (await client.jar.getCookies(stack.url(APP, '/'))).find(
+        (c) => c.key === 'ztna_session',
+      )!.value;
+      const planted = Array.from({ length: junk }, (_, i) => `ztna_session_hint=junk${i}`);
+      const done = await client.request(stack.url(APP, '/.ztna/logout'), {
+        method: 'POST',
+        noCookies: true,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'text/html',
+          cookie: [
+            `ztna_session=${session}`,
+            ...planted,
+            `ztna_session_hint=${(await hintCookie(client))!.value}`,
+          ].join('; '),
+        },
+        body: `csrf=${encodeURIComponent(csrf)}`,
+      });
+      expect(done.status).toBe(303);
+      return new URL(done.location!).searchParams.get('id_token_hint');
+    }
+    expect(claimsOf((await hintAfter(3))!).sub).toBe('alice');
+    expect(await hintAfter(4)).toBeNull();
+  });
+
   test('a sign-out after the session ended clears the hint left behind', async () => {
     const client = await loggedIn('alice');
     const confirm = await client.navigate(stack.url(APP, '/.ztna/logout'));
