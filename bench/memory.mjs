@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser } from './lib/browser.mjs';
-import { imageNodeArgs } from './lib/launch.mjs';
+import { imageEnv, imageEnvWords, imageNodeArgs } from './lib/launch.mjs';
 import { cpuMsOf, memoryOf, pinLoadGenerator, ROOT, sampleRss, startNode } from './lib/procs.mjs';
 import {
   cell,
@@ -27,7 +27,8 @@ const USAGE = `node bench/memory.mjs [--sessions 0,10000,100000] [--transfer-mb 
 
 /**
  * RSS of a store process per session count (one fresh process each), run with the node
- * options the gateway runs with (its image's: the young generation's size is part of RSS).
+ * options and environment the gateway runs with (its image's: the young generation's size and
+ * glibc's trim threshold are part of RSS).
  */
 async function sessionMemory(counts) {
   const rows = [];
@@ -35,6 +36,7 @@ async function sessionMemory(counts) {
   for (const sessions of counts) {
     const child = startNode('bench/servers/session-store.mjs', [JSON.stringify({ sessions })], {
       nodeArgs,
+      env: imageEnv(ROOT),
       readyLine: true,
       name: `session store (${sessions})`,
     });
@@ -188,7 +190,7 @@ async function main() {
   const transfers = await transferMemory(transferMb);
 
   console.log(
-    `\nnode ${process.version}; session store in a process of its own (after GC; node ${imageNodeArgs(ROOT).join(' ')}), the gateway idle at ${cell(transfers.idleRssMb, 1)} MB RSS`,
+    `\nnode ${process.version}; session store in a process of its own (after GC; node ${imageNodeArgs(ROOT).join(' ')}; ${imageEnvWords(ROOT)}), the gateway idle at ${cell(transfers.idleRssMb, 1)} MB RSS`,
   );
   printTable(
     [

@@ -4,7 +4,7 @@
 // See bench/README.md for what each target is and how to read the table.
 import { Browser, signIn } from './lib/browser.mjs';
 import { runLoad } from './lib/load.mjs';
-import { imageNodeArgs } from './lib/launch.mjs';
+import { imageEnv, imageEnvWords, imageNodeArgs } from './lib/launch.mjs';
 import { cpuMsOf, pinLoadGenerator, ROOT, sampleRss, startNode } from './lib/procs.mjs';
 import { BENCH_USER, upstreamBody } from './lib/protocol.mjs';
 import {
@@ -346,7 +346,8 @@ async function main() {
       `${options.duration} s per measurement, median of ${options.rounds} round(s); 1 KB responses, keep-alive`,
   );
   console.log(
-    `gateway node options (its image's ENTRYPOINT): ${gatewayNodeArgs.join(' ') || 'none'}`,
+    `gateway node options (its image's ENTRYPOINT): ${gatewayNodeArgs.join(' ') || 'none'}; ` +
+      `environment (its image's ENV): ${imageEnvWords(ROOT)}`,
   );
   printSummary(rows);
   for (const r of rows.filter((r) => r.non2xx + r.errors > 0))
@@ -360,6 +361,7 @@ async function main() {
     pinned,
     options,
     gatewayNodeArgs,
+    gatewayEnv: imageEnv(ROOT),
     targets: rows,
     measurements,
   });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { imageNodeArgs } from './launch.mjs';
+import { imageEnv, imageNodeArgs } from './launch.mjs';
 import { BENCH_USER } from './protocol.mjs';
 import { freePort, ROOT, startNode, waitForHttp } from './procs.mjs';
 
@@ -289,7 +289,8 @@ export async function startBenchStack({ instances = 1, redisUrl, users = [] } = 
        * `instance` picks the ports (of `instances`), `store` the session store (memory or
        * redis; redis by default when the stack has a `redisUrl`), `main` the build (another
        * checkout's dist/main.js for --baseline). Node runs with that build's image options
-       * (its Dockerfile's ENTRYPOINT), then `nodeArgs` (by default BENCH_GATEWAY_NODE_ARGS).
+       * (its Dockerfile's ENTRYPOINT), then `nodeArgs` (by default BENCH_GATEWAY_NODE_ARGS), and
+       * with the environment its image sets.
        */
       async startGateway({
         instance = 0,
@@ -300,13 +301,14 @@ export async function startBenchStack({ instances = 1, redisUrl, users = [] } = 
         const config = await configFor(store, instance);
         gatewayCount += 1;
         const logDir = process.env.BENCH_GATEWAY_LOG_DIR;
+        const build = resolve(ROOT, main, '..', '..');
         const gateway = startNode(
           main,
           ['serve', '--config', config, '--routes', join(dir, 'routes.yaml')],
           {
-            env,
+            env: { ...imageEnv(build), ...env },
             // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
-            nodeArgs: [...imageNodeArgs(resolve(ROOT, main, '..', '..')), ...nodeArgs],
+            nodeArgs: [...imageNodeArgs(build), ...nodeArgs],
             name: `gateway #${gatewayCount}`,
             ...(logDir && { stdoutFile: join(logDir, `gateway-${gatewayCount}.log`) }),
           },
