@@ -14,7 +14,7 @@ ENV NODE_ENV=production
 # glibc hands memory back to the OS once 1 MB is free at the top of a heap. Its default
 # threshold rises after a large block is freed, to up to 64 MB, and then it kept 8-15 MB of the
 # ~35 MB V8 uses for a moment while it compiles undici's WebAssembly HTTP parser: peak RSS under
-# load was 109-125 MB without this and 106-111 MB with it, at the same requests/s (npm run
+# load was 107-125 MB without this and 105-116 MB with it, at the same requests/s (npm run
 # bench, 2026-11-29). glibc reads it at start-up: set it wherever you run `node dist/main.js`.
 ENV MALLOC_TRIM_THRESHOLD_=1048576
 WORKDIR /app
