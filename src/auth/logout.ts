@@ -79,7 +79,7 @@ export function createLogoutHandlers(deps: LogoutDeps) {
     return undefined;
   }
 
-  /** The hint cookie goes with the session it was made for, whatever ended that. */
+  /** The hint cookie goes with the session it was made for, at its sign-out. */
   function clearHint(res: Response, scheme: 'http' | 'https'): void {
     res.clearCookie(
       deps.names.logoutHint(scheme),
@@ -106,7 +106,9 @@ export function createLogoutHandlers(deps: LogoutDeps) {
       const session = req.session;
       if (session?.user === undefined || session.csrf === undefined) {
         context.note = 'logout_no_session';
-        clearHint(res, context.scheme);
+        // The hint cookie stays: this is also what a cross-site form's POST looks like (the
+        // Lax cookies are not sent), and clearing it then would strip the hint from the
+        // victim's real sign-out. Left behind, it opens for no other session and expires.
         res.redirect(303, signedOutUrl(req));
         return;
       }
