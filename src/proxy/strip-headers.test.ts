@@ -189,6 +189,21 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual(['X_Three', '3']);
   });
 
+  test("an upstream's cookie for the gateway's own pages (Path under /.ztna) is dropped", () => {
+    const planted = [
+      'pad=xxxx; Path=/.ztna/logout',
+      'pad=xxxx; HttpOnly; path=/.ztna',
+      'pad=xxxx; PATH = /.ZTNA/callback; Secure',
+      'pad=xxxx; Path=/%2Eztna/login',
+      'pad=xxxx; Path=/app; Path=/.ztna/logout',
+    ];
+    const kept = ['app=1; Path=/', 'app=2; Path=/reports/.ztna', 'app=3', 'ztna=4; Path=/x'];
+    const raw = [...planted, ...kept].flatMap((line) => ['Set-Cookie', line]);
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual(
+      kept.flatMap((line) => ['Set-Cookie', line]),
+    );
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

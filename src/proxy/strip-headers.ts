@@ -159,16 +159,37 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
 }
 
 /**
- * Whether an upstream's Set-Cookie may reach the browser: not for a gateway cookie, and not
- * nameless. A browser keeps `Set-Cookie: =ztna_session=…` as a cookie with an empty name and
- * sends it back as `ztna_session=…` (RFC 6265bis §5.6): a way to plant the gateway's session.
+ * Whether an upstream's Set-Cookie may reach the browser: not for a gateway cookie, not
+ * nameless, and not for the gateway's own pages.
+ * - A browser keeps `Set-Cookie: =ztna_session=…` as a cookie with an empty name and sends it
+ *   back as `ztna_session=…` (RFC 6265bis §5.6): a way to plant the gateway's session.
+ * - A cookie whose Path is under `/.ztna` is sent only to the gateway's sign-in, callback and
+ *   sign-out pages, never back to the app: a few large ones make those pages answer 431 while
+ *   the app works on, which keeps people from signing out or in again.
  */
 function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boolean): boolean {
   const end = line.indexOf(';');
   const pair = end === -1 ? line : line.slice(0, end);
   const eq = pair.indexOf('=');
   const name = eq === -1 ? '' : pair.slice(0, eq).trim();
-  return name !== '' && !isGatewayCookie(name);
+  if (name === '' || isGatewayCookie(name)) return false;
+  return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
+}
+
+/** Whether any `Path` among a Set-Cookie's attributes is under `/.ztna`, in any case or encoding. */
+function pathUnderGatewayPages(attributes: string): boolean {
+  for (const attribute of attributes.split(';')) {
+    const eq = attribute.indexOf('=');
+    if (eq === -1 || attribute.slice(0, eq).trim().toLowerCase() !== 'path') continue;
+    let path = attribute.slice(eq + 1).trim();
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // Not valid percent-encoding: judged as written.
+    }
+    if (path.toLowerCase().startsWith('/.ztna')) return true;
+  }
+  return false;
 }
 
 /**

@@ -29,8 +29,8 @@ export interface Upstream {
 
 /**
  * A real upstream on loopback that records what it receives and answers JSON. Special paths:
- * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N` sets a cookie;
- * `/ws` echoes WebSocket messages (prefixed with the identity header it saw); `/ws?plant=NAME`
+ * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N[&path=P]` sets a
+ * cookie (for Path P, / by default); `/ws` echoes WebSocket messages (prefixed with the identity header it saw); `/ws?plant=NAME`
  * adds `Set-Cookie: NAME=planted` to its 101, `/ws?refuse=NAME` refuses the upgrade (401) with
  * a Set-Cookie clearing NAME;
  * `/paused-upload` reads nothing of its body until `resumeUploads()` (back-pressure tests).
@@ -91,8 +91,11 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
       }
       if (url.pathname.endsWith('/set-cookie')) {
         const name = url.searchParams.get('name') ?? 'app';
+        const path = url.searchParams.get('path') ?? '/';
         res
-          .writeHead(200, { 'Set-Cookie': [`${name}=planted; Path=/`, 'app_pref=dark; Path=/'] })
+          .writeHead(200, {
+            'Set-Cookie': [`${name}=planted; Path=${path}`, 'app_pref=dark; Path=/'],
+          })
           .end('ok');
         return;
       }

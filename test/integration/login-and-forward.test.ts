@@ -273,6 +273,18 @@ describe('what the upstream receives', () => {
     expect((await client.request(stack.url(APP, '/still-in'))).status).toBe(200);
   });
 
+  test("an upstream cannot fill the gateway's own pages with cookies (431 on sign-in and sign-out)", async () => {
+    const client = await loggedIn('alice');
+    for (const path of ['/.ztna/logout', '/.ztna/callback', '/.ztna']) {
+      const reply = await client.request(
+        stack.url(APP, `/set-cookie?name=pad&path=${encodeURIComponent(path)}`),
+      );
+      expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
+    }
+    const cookies = await client.jar.getCookieString(stack.url(APP, '/.ztna/logout'));
+    expect(cookies).not.toContain('pad=');
+  });
+
   test('the canonical path is what the upstream sees', async () => {
     const client = await loggedIn('alice');
     await client.request(stack.url(APP, '/a/./b/../c//d?q=%2F..'));
