@@ -46,7 +46,8 @@ const DICTIONARY = Buffer.from(
 /**
  * A session's JSON (without its tokens) as the memory store keeps it: deflated with the
  * dictionary above, its bytes held as a Latin-1 string (one byte a character in V8, and no
- * Buffer object of ~100 bytes beside each). Any text round-trips exactly, non-ASCII included.
+ * Buffer object of ~100 bytes beside each). JSON.stringify's output round-trips exactly,
+ * non-ASCII included (it writes a lone surrogate as `\ud800`, which UTF-8 could not carry).
  * Packing costs ~14 µs (a login, a refresh, a save); unpacking ~6 µs, paid by the request path
  * only when its parse cache misses (MemorySessionStore.getForRequest).
  */
