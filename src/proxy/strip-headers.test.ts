@@ -204,6 +204,29 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     );
   });
 
+  test('an upstream cannot have the browser delete cookies (Clear-Site-Data), only its cache or storage', () => {
+    const raw = [
+      'Clear-Site-Data',
+      '"cookies"',
+      'clear-site-data',
+      '"*"',
+      'CLEAR-SITE-DATA',
+      '"cache", "COOKIES"',
+      'Clear-Site-Data',
+      'cookies',
+      'Clear-Site-Data',
+      '"cache", "storage"',
+      'X-App',
+      'y',
+    ];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      'Clear-Site-Data',
+      '"cache", "storage"',
+      'X-App',
+      'y',
+    ]);
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

@@ -165,7 +165,8 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
  *   back as `ztna_session=…` (RFC 6265bis §5.6): a way to plant the gateway's session.
  * - A cookie whose Path is under `/.ztna` is sent only to the gateway's sign-in, callback and
  *   sign-out pages, never back to the app: a few large ones make those pages answer 431 while
- *   the app works on, which keeps people from signing out or in again.
+ *   the app works on, which keeps people from signing out or in again. This closes the header
+ *   channel only: script an app serves on the same origin can still write such cookies.
  */
 function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boolean): boolean {
   const end = line.indexOf(';');
@@ -174,6 +175,17 @@ function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boole
   const name = eq === -1 ? '' : pair.slice(0, eq).trim();
   if (name === '' || isGatewayCookie(name)) return false;
   return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
+}
+
+/**
+ * Whether a Clear-Site-Data value would have the browser delete cookies (`"cookies"`, or `"*"`
+ * for everything): the gateway's, HttpOnly ones included, would go with the app's. The session
+ * would live on at the gateway and the IdP, and the person's next sign-out would go without the
+ * logout hint. An app clearing only its cache or storage keeps the header.
+ */
+function clearsCookies(value: string): boolean {
+  // Browsers want the directives quoted; an unquoted one is refused here too, not relied upon.
+  return value.split(',').some((directive) => /^"?\s*(cookies|\*)\s*"?$/i.test(directive.trim()));
 }
 
 /** Whether any `Path` among a Set-Cookie's attributes is under `/.ztna`, in any case or encoding. */
@@ -213,6 +225,7 @@ export function responseHeaderPairs(
     if (key === 'connection') (connection ??= []).push(value);
     if (HOP_BY_HOP.has(key)) continue;
     if (key === 'set-cookie' && !mayPassSetCookie(value, isGatewayCookie)) continue;
+    if (key === 'clear-site-data' && clearsCookies(value)) continue;
     out.push(name, value);
   }
   // Headers the upstream's `Connection` names are hop-by-hop too (RFC 9110 §7.6.1).

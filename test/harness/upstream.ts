@@ -30,7 +30,8 @@ export interface Upstream {
 /**
  * A real upstream on loopback that records what it receives and answers JSON. Special paths:
  * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N[&path=P]` sets a
- * cookie (for Path P, / by default); `/ws` echoes WebSocket messages (prefixed with the identity header it saw); `/ws?plant=NAME`
+ * cookie (for Path P, / by default); `/clear-site-data?value=V` answers with that
+ * Clear-Site-Data; `/ws` echoes WebSocket messages (prefixed with the identity header it saw); `/ws?plant=NAME`
  * adds `Set-Cookie: NAME=planted` to its 101, `/ws?refuse=NAME` refuses the upgrade (401) with
  * a Set-Cookie clearing NAME;
  * `/paused-upload` reads nothing of its body until `resumeUploads()` (back-pressure tests).
@@ -87,6 +88,11 @@ export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promis
           res.end();
         };
         pump();
+        return;
+      }
+      if (url.pathname.endsWith('/clear-site-data')) {
+        const value = url.searchParams.get('value') ?? '"cookies"';
+        res.writeHead(200, { 'Clear-Site-Data': value }).end('ok');
         return;
       }
       if (url.pathname.endsWith('/set-cookie')) {

@@ -285,6 +285,21 @@ describe('what the upstream receives', () => {
     expect(cookies).not.toContain('pad=');
   });
 
+  test("an upstream cannot have the browser delete the gateway's cookies (Clear-Site-Data)", async () => {
+    const client = await loggedIn('alice');
+    for (const value of ['"cookies"', '"*"', '"cache", "cookies"']) {
+      const reply = await client.request(
+        stack.url(APP, `/clear-site-data?value=${encodeURIComponent(value)}`),
+      );
+      expect(reply.status).toBe(200);
+      expect(reply.headers['clear-site-data']).toBeUndefined();
+    }
+    const cacheOnly = await client.request(
+      stack.url(APP, `/clear-site-data?value=${encodeURIComponent('"cache"')}`),
+    );
+    expect(cacheOnly.headers['clear-site-data']).toBe('"cache"');
+  });
+
   test('the canonical path is what the upstream sees', async () => {
     const client = await loggedIn('alice');
     await client.request(stack.url(APP, '/a/./b/../c//d?q=%2F..'));
