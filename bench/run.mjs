@@ -2,11 +2,9 @@
 // for the upstream, two bare proxy libraries, an express gateway and the gateway itself.
 // Run: npm run bench [-- --duration 10 --rounds 2 --connections 1,50 --only e,g --out FILE]
 // See bench/README.md for what each target is and how to read the table.
-import { Browser, signIn } from './lib/browser.mjs';
 import { runLoad } from './lib/load.mjs';
 import { imageEnv, imageEnvWords, imageNodeArgs } from './lib/launch.mjs';
-import { cpuMsOf, pinLoadGenerator, ROOT, sampleRss, startNode } from './lib/procs.mjs';
-import { BENCH_USER, upstreamBody } from './lib/protocol.mjs';
+import { cpuMsOf, pinLoadGenerator, ROOT, sampleRss } from './lib/procs.mjs';
 import {
   cell,
   environment,
@@ -19,7 +17,8 @@ import {
   warnIfBusy,
   writeReport,
 } from './lib/report.mjs';
-import { HOSTS, startBenchStack } from './lib/stack.mjs';
+import { startBenchStack } from './lib/stack.mjs';
+import { GATEWAY_TARGETS, TARGETS, verifyTarget } from './lib/targets.mjs';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -39,106 +38,6 @@ const USAGE = `node bench/run.mjs [--duration S] [--rounds N] [--connections 1,5
                       build with and without them), written with '=' as they start with a
                       dash: --baseline-node-args=--max-semi-space-size=16`;
 
-const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups'];
-const ASSERTION_HEADER = 'x-ztna-assertion';
-
-/** Starts a bare proxy child for targets b and c. */
-async function proxyTarget(stack, library) {
-  const server = startNode(
-    'bench/servers/proxy.mjs',
-    [JSON.stringify({ library, upstream: stack.upstream.url })],
-    { readyLine: true, name: library },
-  );
-  const { port } = await server.ready;
-  return { server, port, headers: { host: HOSTS.upstream } };
-}
-
-/**
- * Signs in at `url` (sending `headers` throughout, as a device agent would) and returns the
- * load's headers: Host, the session cookie and `headers`. Stops `server` when that fails.
- */
-async function signedInHeaders(server, url, headers = {}) {
-  try {
-    const { browser } = await signIn(url, BENCH_USER, headers);
-    return { host: new URL(url).host, cookie: browser.cookieHeader(url), ...headers };
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-}
-
-/**
- * Starts a gateway (the build `main`, by default this checkout's); signs in on `host` when
- * `session`; the load sends `headers` too.
- */
-async function gatewayTarget(stack, host, { session = false, headers = {}, main, nodeArgs } = {}) {
-  const server = await stack.startGateway({ main, nodeArgs });
-  const url = stack.gatewayUrl(host);
-  return {
-    server,
-    port: stack.ports.gateway,
-    headers: session
-      ? await signedInHeaders(server, url, headers)
-      : { host: new URL(url).host, ...headers },
-  };
-}
-
-/**
- * The targets: `start` returns { server (the process measured), port, headers of the load };
- * the server is stopped after the target's measurements unless `shared`.
- */
-const TARGETS = {
-  a: {
-    name: 'upstream (direct)',
-    start: async (stack) => ({
-      server: stack.upstream.handle,
-      port: stack.upstream.port,
-      headers: { host: HOSTS.upstream },
-      shared: true,
-    }),
-  },
-  b: { name: 'http-proxy-3 (bare)', start: (stack) => proxyTarget(stack, 'http-proxy-3') },
-  c: { name: 'http-proxy 1.18 (bare)', start: (stack) => proxyTarget(stack, 'http-proxy') },
-  // Not one of the issue's targets: the floor of the gateway's own forwarding (undici's Pool).
-  u: { name: 'undici Pool (bare)', start: (stack) => proxyTarget(stack, 'undici') },
-  d: {
-    name: 'express+oidc+hpm session',
-    expect: ['x-forwarded-user'],
-    async start(stack) {
-      const server = await stack.startExpress();
-      const headers = await signedInHeaders(server, stack.expressUrl('/'));
-      return { server, port: stack.ports.express, headers };
-    },
-  },
-  e: {
-    name: 'gateway public route',
-    start: (stack, build) => gatewayTarget(stack, 'public', build),
-  },
-  f: {
-    name: 'gateway session+policy',
-    expect: [...IDENTITY_HEADERS, ASSERTION_HEADER],
-    start: (stack, build) => gatewayTarget(stack, 'app', { session: true, ...build }),
-  },
-  g: {
-    name: 'gateway session+posture',
-    expect: [...IDENTITY_HEADERS, ASSERTION_HEADER],
-    async start(stack, build) {
-      const posture = { 'x-device-posture': await stack.postureAssertion() };
-      return gatewayTarget(stack, 'device', { session: true, headers: posture, ...build });
-    },
-  },
-  h: {
-    name: 'gateway bearer token',
-    expect: ['x-forwarded-user', ASSERTION_HEADER],
-    async start(stack, build) {
-      const authorization = `Bearer ${await stack.serviceToken()}`;
-      return gatewayTarget(stack, 'api', { headers: { authorization }, ...build });
-    },
-  },
-};
-
-const GATEWAY_TARGETS = ['e', 'f', 'g', 'h'];
-
 /** Targets E-H: e-h on the gateway build in `dir` (`--baseline`), with `nodeArgs` if given. */
 function addBaselineTargets(dir, nodeArgs) {
   const main = join(resolve(dir), 'dist', 'main.js');
@@ -153,32 +52,10 @@ function addBaselineTargets(dir, nodeArgs) {
   }
 }
 
-/**
- * One request as the load will send it must answer 200 with the upstream's body, and the
- * upstream must have seen the identity headers: a misconfigured target fails here, loudly,
- * instead of being measured answering 302 or 403.
- */
-async function verify(id, target) {
-  const client = new Browser(target.headers);
-  const origin = `http://127.0.0.1:${target.port}`;
-  const reply = await client.request(`${origin}/`);
-  if (reply.status !== 200 || reply.text !== upstreamBody())
-    throw new Error(
-      `target ${id}: expected 200 with the upstream's body, got ${reply.status}: ${reply.text.slice(0, 300)}`,
-    );
-  const expected = TARGETS[id].expect ?? [];
-  if (expected.length === 0) return;
-  const echo = await client.request(`${origin}/echo-headers`);
-  const seen = echo.status === 200 ? JSON.parse(echo.text) : {};
-  const missing = expected.filter((h) => typeof seen[h] !== 'string' || seen[h] === '');
-  if (missing.length > 0)
-    throw new Error(`target ${id}: the upstream did not receive ${missing.join(', ')}`);
-}
-
 async function measureTarget(stack, id, options, measurements) {
   const target = await TARGETS[id].start(stack);
   try {
-    await verify(id, target);
+    await verifyTarget(id, target);
     for (const connections of options.connections) {
       const load = { port: target.port, headers: target.headers, connections };
       await runLoad({ ...load, duration: options.warmup });

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 
 /**
- * The benchmarks of issues 11 and 13 (npm run bench, bench:memory, bench:login, bench:outage,
- * bench:scale) run once each with a tiny size, so that they cannot rot: they must exit 0 and write their JSON. Never a speed.
+ * The benchmarks of issues 11 and 13 (npm run bench, bench:ab, bench:memory, bench:login,
+ * bench:outage, bench:scale) run once each with a tiny size, so that they cannot rot: they must
+ * exit 0 and write their JSON. Never a speed.
  */
 
 let dir: string;
@@ -56,6 +57,19 @@ test('npm run bench --baseline runs the gateway targets on the other build too, 
   ]);
   const targets = report.targets as { target: string }[];
   expect(targets.map((t) => t.target)).toEqual(['b', 'e', 'E']);
+}, 90_000);
+
+test('npm run bench:ab runs two builds side by side, round by round', async () => {
+  const report = await bench('ab', [
+    ...['--baseline', '.', '--only', 'e', '--rounds', '2'],
+    ...['--duration', '0.3', '--connections', '1'],
+  ]);
+  const rounds = report.rounds as { target: string; round: number; ratio: number }[];
+  expect(rounds.map((r) => [r.target, r.round])).toEqual([
+    ['e', 0],
+    ['e', 1],
+  ]);
+  expect(rounds.every((r) => r.ratio > 0)).toBe(true);
 }, 90_000);
 
 test('npm run bench:memory reports session-store and transfer memory', async () => {
