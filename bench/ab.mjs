@@ -99,15 +99,17 @@ async function main() {
           ? `--only takes gateway targets (${GATEWAY_TARGETS.join(',')})`
           : !(duration > 0)
             ? 'bad --duration'
-            : undefined;
+            : !(Number(values.rounds) >= 1) || !(Number(values.connections) >= 1)
+              ? 'bad --rounds or --connections'
+              : undefined;
   if (problem !== undefined) {
     console.error(`${problem}\n\n${USAGE}`);
     process.exit(2);
   }
   const options = {
     duration,
-    rounds: Math.max(1, Number(values.rounds)),
-    connections: Number(values.connections),
+    rounds: Math.floor(Number(values.rounds)),
+    connections: Math.floor(Number(values.connections)),
     warmup: Number(values.warmup ?? Math.min(2, Math.max(0.2, duration / 5))),
   };
   const mains = { this: 'dist/main.js', baseline: baselineMain };
