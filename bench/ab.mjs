@@ -73,6 +73,19 @@ async function measureRound(stack, id, mains, options, round) {
   }
 }
 
+/** What is wrong with the command line, or undefined. */
+function problemWith(values, ids, baselineMain) {
+  if (baselineMain === undefined) return '--baseline is required';
+  if (!existsSync(baselineMain))
+    return `--baseline: ${baselineMain} does not exist (build it first)`;
+  if (ids.some((id) => !GATEWAY_TARGETS.includes(id)))
+    return `--only takes gateway targets (${GATEWAY_TARGETS.join(',')})`;
+  if (!(Number(values.duration) > 0)) return 'bad --duration';
+  if (!(Number(values.rounds) >= 1) || !(Number(values.connections) >= 1))
+    return 'bad --rounds or --connections';
+  return undefined;
+}
+
 async function main() {
   const values = parseOptions(
     {
@@ -90,18 +103,7 @@ async function main() {
   const ids = list(values.only, false);
   const duration = Number(values.duration);
   const baselineMain = values.baseline && join(resolve(values.baseline), 'dist', 'main.js');
-  const problem =
-    baselineMain === undefined
-      ? '--baseline is required'
-      : !existsSync(baselineMain)
-        ? `--baseline: ${baselineMain} does not exist (build it first)`
-        : ids.find((id) => !GATEWAY_TARGETS.includes(id))
-          ? `--only takes gateway targets (${GATEWAY_TARGETS.join(',')})`
-          : !(duration > 0)
-            ? 'bad --duration'
-            : !(Number(values.rounds) >= 1) || !(Number(values.connections) >= 1)
-              ? 'bad --rounds or --connections'
-              : undefined;
+  const problem = problemWith(values, ids, baselineMain);
   if (problem !== undefined) {
     console.error(`${problem}\n\n${USAGE}`);
     process.exit(2);

@@ -18,7 +18,7 @@ import {
   writeReport,
 } from './lib/report.mjs';
 import { startBenchStack } from './lib/stack.mjs';
-import { GATEWAY_TARGETS, TARGETS, verifyTarget } from './lib/targets.mjs';
+import { GATEWAY_TARGETS, TARGETS as SHARED_TARGETS, verifyTarget } from './lib/targets.mjs';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -37,6 +37,9 @@ const USAGE = `node bench/run.mjs [--duration S] [--rounds N] [--connections 1,5
                       node options for the baseline's gateway (with --baseline . : the same
                       build with and without them), written with '=' as they start with a
                       dash: --baseline-node-args=--max-semi-space-size=16`;
+
+/** This run's targets: the shared ones, and E-H when there is a --baseline. */
+const TARGETS = { ...SHARED_TARGETS };
 
 /** Targets E-H: e-h on the gateway build in `dir` (`--baseline`), with `nodeArgs` if given. */
 function addBaselineTargets(dir, nodeArgs) {

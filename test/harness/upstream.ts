@@ -31,9 +31,9 @@ export interface Upstream {
  * A real upstream on loopback that records what it receives and answers JSON. Special paths:
  * `/slow?ms=N` waits; `/stream?bytes=N` streams N bytes; `/set-cookie?name=N[&path=P]` sets a
  * cookie (for Path P, / by default); `/clear-site-data?value=V` answers with that
- * Clear-Site-Data; `/ws` echoes WebSocket messages (prefixed with the identity header it saw); `/ws?plant=NAME`
- * adds `Set-Cookie: NAME=planted` to its 101, `/ws?refuse=NAME` refuses the upgrade (401) with
- * a Set-Cookie clearing NAME;
+ * Clear-Site-Data; `/ws` echoes WebSocket messages (prefixed with the identity header it saw);
+ * `/ws?plant=NAME` adds `Set-Cookie: NAME=planted` to its 101, `/ws?refuse=NAME` refuses the
+ * upgrade (401) with a Set-Cookie clearing NAME;
  * `/paused-upload` reads nothing of its body until `resumeUploads()` (back-pressure tests).
  */
 export async function startUpstream(tls?: { cert: Buffer; key: Buffer }): Promise<Upstream> {
