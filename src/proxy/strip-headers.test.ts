@@ -214,6 +214,15 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
       '"cache", "COOKIES"',
       'Clear-Site-Data',
       'cookies',
+      // Firefox strips whitespace inside a directive before comparing it.
+      'Clear-Site-Data',
+      '"cook ies"',
+      'Clear-Site-Data',
+      '"c o o k i e s"',
+      'Clear-Site-Data',
+      '"coo\tkies"',
+      'Clear-Site-Data',
+      '"cache", "cook ies"',
       'Clear-Site-Data',
       '"cache", "storage"',
       'X-App',
@@ -224,6 +233,19 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
       '"cache", "storage"',
       'X-App',
       'y',
+    ]);
+  });
+
+  test('a Set-Cookie line that a comma-splitting client would read as a gateway cookie is dropped', () => {
+    const raw = [
+      ...['Set-Cookie', 'a=1, ztna_session=evil; Path=/'],
+      ...['Set-Cookie', 'a=1,ztna_session_login_x=evil'],
+      ...['Set-Cookie', 'app=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/'],
+      ...['Set-Cookie', 'a=1, b=2; Path=/'],
+    ];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      ...['Set-Cookie', 'app=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/'],
+      ...['Set-Cookie', 'a=1, b=2; Path=/'],
     ]);
   });
 

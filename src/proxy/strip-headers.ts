@@ -169,12 +169,23 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
  *   channel only: script an app serves on the same origin can still write such cookies.
  */
 function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boolean): boolean {
+  const name = cookieNameOf(line);
+  if (name === '' || isGatewayCookie(name)) return false;
+  // Some clients (Safari's networking, historically) split a Set-Cookie line at commas:
+  // `a=1, ztna_session=…` must not plant a gateway cookie there either. (An `Expires` date's
+  // comma leaves a part without a name, which names nothing.)
+  if (line.includes(',') && line.split(',').some((part) => isGatewayCookie(cookieNameOf(part))))
+    return false;
+  const end = line.indexOf(';');
+  return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
+}
+
+/** The name a Set-Cookie line (or a part of one) sets: before the first `=` of its first pair. */
+function cookieNameOf(line: string): string {
   const end = line.indexOf(';');
   const pair = end === -1 ? line : line.slice(0, end);
   const eq = pair.indexOf('=');
-  const name = eq === -1 ? '' : pair.slice(0, eq).trim();
-  if (name === '' || isGatewayCookie(name)) return false;
-  return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
+  return eq === -1 ? '' : pair.slice(0, eq).trim();
 }
 
 /**
@@ -184,8 +195,13 @@ function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boole
  * logout hint. An app clearing only its cache or storage keeps the header.
  */
 function clearsCookies(value: string): boolean {
-  // Browsers want the directives quoted; an unquoted one is refused here too, not relied upon.
-  return value.split(',').some((directive) => /^"?\s*(cookies|\*)\s*"?$/i.test(directive.trim()));
+  // Firefox deletes every whitespace character in a directive before it compares it, so
+  // `"cook ies"` clears cookies there. Quotes go too: browsers want the directives quoted, and
+  // an unquoted one is refused here as well, not relied upon.
+  return value.split(',').some((directive) => {
+    const bare = directive.replace(/[\s"]/g, '').toLowerCase();
+    return bare === 'cookies' || bare === '*';
+  });
 }
 
 /** Whether any `Path` among a Set-Cookie's attributes is under `/.ztna`, in any case or encoding. */
