@@ -988,6 +988,27 @@ const EXAMPLES: readonly Case[] = (
       report: { ...COMPLIANT_REPORT, os: 'windows', os_version: '10.0.19045' },
       grants: [{ grant, expiresInMs }],
     })),
+  )
+  .concat(
+    // A device failing one fact of the baseline profile each: the posture reasons are reached
+    // in every run, not only when the random reports happen to fail them.
+    (
+      [
+        { disk_encrypted: false },
+        { edr_running: false },
+        { managed: false },
+        { os_version: '14.3' },
+        { ageMs: 20 * 60_000 },
+      ] as const
+    ).map((failing) => ({
+      method: 'GET',
+      host: 'wiki.corp.test',
+      target: '/',
+      user: 'alice',
+      ip: '10.1.2.3',
+      offsetMs: 30 * 60_000,
+      report: { ...COMPLIANT_REPORT, ...failing },
+    })),
   );
 
 // ---------------------------------------------------------------------------------------------
