@@ -72,13 +72,17 @@ test('npm run bench:ab runs two builds side by side, round by round', async () =
   expect(rounds.every((r) => r.ratio > 0)).toBe(true);
 }, 90_000);
 
-test('npm run bench:memory reports session-store and transfer memory', async () => {
-  const report = await bench('memory', ['--sessions', '0,100', '--transfer-mb', '1']);
+test('npm run bench:memory reports session-store, transfer and sustained-load memory', async () => {
+  const report = await bench('memory', [
+    ...['--sessions', '0,100', '--transfer-mb', '1'],
+    ...['--sustain', '1'],
+  ]);
   expect((report.sessions as { sessions: number }[]).map((s) => s.sessions)).toEqual([0, 100]);
   expect((report.transfers as { direction: string }[]).map((t) => t.direction)).toEqual([
     'download',
     'upload',
   ]);
+  expect(report.sustained).toMatchObject({ target: 'g', seconds: 1, non2xx: 0 });
 }, 60_000);
 
 test('npm run bench:login reports sign-ins per second', async () => {
