@@ -36,7 +36,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # body streams through, whose spent buffers V8 would otherwise leave for 25-35 MB
 # (src/proxy/buffer-collection.ts). --heap-growing-percent=30 lets the old generation grow by
 # 30% (V8's own conservative factor) between full collections, rather than by up to 4x when
-# they look cheap: sized from the heap at start-up, V8 otherwise ran no full collection for
+# they look cheap (with a heap limit of a few GB, as node sets on a large host or a large
+# container): sized from the heap at start-up, V8 otherwise ran no full collection for
 # the first 30 s of load and kept the freed pages, 151 MB RSS under a minute of load on Node 22
 # (118 MB with it) and up to 168 MB on Node 20 (106 MB with it), for about 3% fewer requests/s
 # on the public route (README). The bench runs each build with the options of its image's

@@ -2,18 +2,22 @@ import { execFileSync } from 'node:child_process';
 import { expect, test } from '@jest/globals';
 import { asPropertyKey } from './property-key.js';
 
-test('asPropertyKey gives back the same text', () => {
-  for (const name of ['x-forwarded-user', 'x-webauth-user', '123', 'x_weird-Name', ''])
-    expect(asPropertyKey(name)).toBe(name);
+test('asPropertyKey gives back the same text for any header name the configuration accepts', () => {
+  // The schemas accept [A-Za-z0-9-]{1,64}, lower-cased: index-like names and names of
+  // Object.prototype's members included.
+  const names = ['x-forwarded-user', '123', '4294967295', 'constructor', '-', 'x'.repeat(64)];
+  for (const name of names) expect(asPropertyKey(name)).toBe(name);
 });
 
 test('the header names the gateway writes on every request are internalized, as V8 keeps keys', () => {
   // Whether a string is internalized is V8's business, not the language's: a child node with
-  // natives syntax prints each string's type. The route table (the built one, as it runs)
-  // makes the identity header names; a custom name and the defaults are checked, with a
-  // lower-cased string as the control (so this test can tell).
+  // natives syntax prints each string's type. It loads the configuration with the build
+  // (dist/, which npm test makes first) as the gateway does: the identity header names of a
+  // route with a custom one and the defaults, and the assertion header of the shipped
+  // gateway.yaml. A lower-cased string is the control (so this test can tell).
   const script = `
     import { buildRouteTable } from './dist/config/route-table.js';
+    import { loadConfiguration } from './dist/config/load-configuration.js';
     const routes = [
       'version: 1',
       'routes:',
@@ -25,8 +29,12 @@ test('the header names the gateway writes on every request are internalized, as 
     ].join('\\n');
     const built = await buildRouteTable('routes.yaml', routes, { mfaAcrValues: [], serviceTokens: undefined });
     if (!built.ok) throw new Error(JSON.stringify(built.issues));
+    const secrets = { ZTNA_CLIENT_SECRET: 'c'.repeat(32), ZTNA_SESSION_SECRET: 's'.repeat(64) };
+    const shipped = await loadConfiguration('config/gateway.yaml', undefined, secrets);
+    if (!shipped.ok) throw new Error(JSON.stringify(shipped.issues));
     const names = built.table.routes[0].identityHeaders;
-    for (const name of [names.user, names.email, names.groups, 'X-Control'.toLowerCase()]) {
+    const written = [names.user, names.email, names.groups, shipped.settings.assertion.header];
+    for (const name of [...written, 'X-Control'.toLowerCase()]) {
       console.log('name ' + name);
       %DebugPrint(name);
     }`;
@@ -48,6 +56,7 @@ test('the header names the gateway writes on every request are internalized, as 
     'x-webauth-user': true,
     'x-forwarded-email': true,
     'x-forwarded-groups': true,
+    'x-ztna-assertion': true,
     'x-control': false,
   });
 });
