@@ -194,21 +194,15 @@ async function sustainedMemory(seconds, connections) {
       await sleep(1000);
       const { pid } = target.server;
       const startMb = mb(memoryOf(pid).rss);
-      const perSecond = [];
-      const everySecond = setInterval(() => perSecond.push(memoryOf(pid)?.rss ?? 0), 1000);
-      const started = performance.now();
-      let peak = { rss: 0, at: 0 };
-      const peakWatch = setInterval(() => {
-        const rss = memoryOf(pid)?.rss ?? 0;
-        if (rss > peak.rss) peak = { rss, at: (performance.now() - started) / 1000 };
-      }, 50);
+      const sampler = sampleRss(pid, 50);
       const { port, headers } = target;
       const load = await runLoad({ port, headers, connections, duration: seconds });
-      clearInterval(everySecond);
-      clearInterval(peakWatch);
+      const { peak, peakAtMs, series } = sampler.stop();
       const tens = [];
-      for (let i = 0; i < perSecond.length; i += 10)
-        tens.push(mb(Math.max(...perSecond.slice(i, i + 10))));
+      for (const { atMs, rss } of series) {
+        const slot = Math.min(Math.floor(atMs / 10_000), Math.ceil(seconds / 10) - 1);
+        tens[slot] = Math.max(tens[slot] ?? 0, rss);
+      }
       const result = {
         target: 'g',
         connections,
@@ -216,11 +210,11 @@ async function sustainedMemory(seconds, connections) {
         rps: load.rps,
         non2xx: load.non2xx,
         startMb,
-        peakMb: mb(peak.rss),
-        peakAtSecond: peak.at,
+        peakMb: mb(peak),
+        peakAtSecond: peakAtMs / 1000,
         endMb: mb(memoryOf(pid)?.rss ?? 0),
         processHighWaterMb: mb(memoryOf(pid)?.hwm ?? 0),
-        highestPer10sMb: tens,
+        highestPer10sMb: tens.map(mb),
       };
       progress(
         `  ${seconds} s at ${connections} connections: RSS ${cell(startMb, 1)} → peak ${cell(result.peakMb, 1)} MB`,

@@ -2,6 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.mjs';
@@ -187,22 +188,28 @@ export function cpuMsOf(pid) {
   }
 }
 
-/** Samples a process's VmRSS every `intervalMs` until `stop()`, which returns the peak. */
+/**
+ * Samples a process's VmRSS every `intervalMs` until `stop()`, which returns the peak, when it
+ * came (ms after the start), the number of samples and the samples themselves ({ atMs, rss }).
+ */
 export function sampleRss(pid, intervalMs = 50) {
+  const started = performance.now();
   let peak = memoryOf(pid)?.rss ?? 0;
-  const samples = [];
+  let peakAtMs = 0;
+  const series = [];
   const take = () => {
     const rss = memoryOf(pid)?.rss;
     if (rss === undefined) return;
-    samples.push(rss);
-    if (rss > peak) peak = rss;
+    const atMs = performance.now() - started;
+    series.push({ atMs, rss });
+    if (rss > peak) [peak, peakAtMs] = [rss, atMs];
   };
   const timer = setInterval(take, intervalMs);
   return {
     stop() {
       clearInterval(timer);
       take();
-      return { peak, samples: samples.length };
+      return { peak, peakAtMs, samples: series.length, series };
     },
   };
 }

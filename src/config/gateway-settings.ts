@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseAssertionKeyFile } from '../assertion/keys.js';
 import { createCidrMatcher } from '../lib/cidr.js';
-import { asPropertyKey } from '../lib/property-key.js';
+import { headerKey } from '../lib/property-key.js';
 import { JWT_ALGORITHMS } from './gateway-schema.js';
 import type { GatewayFile } from './gateway-schema.js';
 import type { ConfigIssue } from './issues.js';
@@ -359,7 +359,7 @@ export async function resolveGatewaySettings(
           transmitter.jwks_file === undefined ? undefined : resolve(base, transmitter.jwks_file),
       })),
       assertion: {
-        header: asPropertyKey(file.assertion.header.toLowerCase()),
+        header: headerKey(file.assertion.header),
         keyFile:
           file.assertion.key_file === undefined
             ? undefined

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { asPropertyKey } from '../lib/property-key.js';
+import { headerKey } from '../lib/property-key.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { JitOffer } from '../jit/offer.js';
 import { compilePostureProfile } from '../posture/profile.js';
@@ -159,9 +159,9 @@ function compileRoute(
     mode: route.mode ?? defaults.mode,
     auth: new Set(route.auth ?? defaults.auth),
     identityHeaders: {
-      user: asPropertyKey((route.identity_headers?.user ?? 'X-Forwarded-User').toLowerCase()),
-      email: asPropertyKey((route.identity_headers?.email ?? 'X-Forwarded-Email').toLowerCase()),
-      groups: asPropertyKey((route.identity_headers?.groups ?? 'X-Forwarded-Groups').toLowerCase()),
+      user: headerKey(route.identity_headers?.user ?? 'X-Forwarded-User'),
+      email: headerKey(route.identity_headers?.email ?? 'X-Forwarded-Email'),
+      groups: headerKey(route.identity_headers?.groups ?? 'X-Forwarded-Groups'),
     },
     access: compileAccess(route, context),
   };

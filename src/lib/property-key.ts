@@ -12,3 +12,8 @@
 export function asPropertyKey(name: string): string {
   return Object.keys({ [name]: true })[0]!;
 }
+
+/** A configured header name as the gateway writes it on requests: lower-cased, as a key. */
+export function headerKey(name: string): string {
+  return asPropertyKey(name.toLowerCase());
+}
