@@ -249,6 +249,22 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     ]);
   });
 
+  test('nor a nameless cookie behind a comma, which such a client sends back as its value', () => {
+    // `=ztna_session=x` is kept with an empty name and sent back as `ztna_session=x`; a bare
+    // `ztna_session` as a cookie named by its value (attack review).
+    const raw = [
+      ...['Set-Cookie', 'a=1, =ztna_session=evil; Path=/app'],
+      ...['Set-Cookie', 'a=1, = ztna_session=evil'],
+      ...['Set-Cookie', ',=ztna_session_login_x=evil'],
+      ...['Set-Cookie', 'a=1; Path=/, =ztna_session=evil; Path=/'],
+      ...['Set-Cookie', 'a=1, ztna_session; Path=/'],
+      ...['Set-Cookie', 'app=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/'],
+    ];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      ...['Set-Cookie', 'app=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/'],
+    ]);
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

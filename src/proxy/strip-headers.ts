@@ -172,9 +172,10 @@ function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boole
   const name = cookieNameOf(line);
   if (name === '' || isGatewayCookie(name)) return false;
   // Some clients (Safari's networking, historically) split a Set-Cookie line at commas:
-  // `a=1, ztna_session=…` must not plant a gateway cookie there either. (An `Expires` date's
-  // comma leaves a part without a name, which names nothing.)
-  if (line.includes(',') && line.split(',').some((part) => isGatewayCookie(cookieNameOf(part))))
+  // `a=1, ztna_session=…` must not plant a gateway cookie there either, nor `a=1,
+  // =ztna_session=…`. (An `Expires` date's comma leaves a part like `21 Oct 2037 07:28:00
+  // GMT`, which is no gateway cookie's name.)
+  if (line.includes(',') && line.split(',').some((part) => isGatewayCookie(nameSentBack(part))))
     return false;
   const end = line.indexOf(';');
   return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
@@ -186,6 +187,19 @@ function cookieNameOf(line: string): string {
   const pair = end === -1 ? line : line.slice(0, end);
   const eq = pair.indexOf('=');
   return eq === -1 ? '' : pair.slice(0, eq).trim();
+}
+
+/**
+ * The name the browser sends back for a Set-Cookie line (or a part of one). A nameless cookie
+ * goes back as its value alone: `=ztna_session=x` as `ztna_session=x`, and a bare
+ * `ztna_session` (no `=`) as `ztna_session`, which a server reads as that name.
+ */
+function nameSentBack(line: string): string {
+  const name = cookieNameOf(line);
+  if (name !== '') return name;
+  const end = line.indexOf(';');
+  const value = (end === -1 ? line : line.slice(0, end)).trim().replace(/^=/, '');
+  return cookieNameOf(value) || value.trim();
 }
 
 /**
