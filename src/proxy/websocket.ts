@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, STATUS_CODES } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
@@ -108,10 +108,11 @@ export function forwardUpgrade(
     }
     answered = true;
     const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
-    socket.write(
-      responseHead(status, proxyRes.statusMessage ?? '', [...pairs, 'Connection', 'close']),
-      'latin1',
-    );
+    // The standard reason phrase, as on HTTP (writeHead), never the upstream's: Node's parser
+    // passes control characters in a reason phrase, NUL included, and this head reaches the
+    // client's socket as written.
+    const reason = STATUS_CODES[status] ?? 'unknown';
+    socket.write(responseHead(status, reason, [...pairs, 'Connection', 'close']), 'latin1');
     // The socket left the HTTP server's timeouts when it asked to upgrade: once the answer is
     // written, close it outright rather than wait for the client's half of the close.
     proxyRes.pipe(socket, { end: false });

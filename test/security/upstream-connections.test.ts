@@ -78,6 +78,22 @@ beforeAll(async () => {
       socket.once('data', () => socket.end('HTTP/1.1 101 Switching Protocols\r\n\r\n')),
     ),
   );
+  // An upstream that refuses an upgrade with a reason phrase of its own, picked by the request
+  // path; two carry control characters, which Node's parser takes in a reason phrase (not in a
+  // header line), and the refusal is written to the client's raw socket.
+  const reasons: Record<string, string> = {
+    '/nul': 'Bad\0Set-Cookie: ztna_session=planted',
+    '/escape': 'Bad\x1b[2J\x7f',
+    '/plain': 'Nope, not today',
+  };
+  const oddReasonPort = await listen(
+    createNetServer((socket) =>
+      socket.once('data', (chunk: Buffer) => {
+        const path = /^GET (\S+)/.exec(chunk.toString('latin1'))?.[1] ?? '/';
+        socket.end(`HTTP/1.1 403 ${reasons[path] ?? 'x'}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
+      }),
+    ),
+  );
   // An upstream that accepts an upgrade's connection and never answers it.
   const silentPort = await listen(createNetServer((socket) => socket.on('error', () => undefined)));
   stack = await startStack({
@@ -115,6 +131,10 @@ routes:
   - name: bare101
     host: bare101.test
     upstream: http://127.0.0.1:${bare101Port}
+    public: true
+  - name: odd-reason
+    host: odd-reason.test
+    upstream: http://127.0.0.1:${oddReasonPort}
     public: true
 `,
   });
@@ -247,4 +267,24 @@ describe('raw upgrade sockets', () => {
     expect(head.status).toBe(502);
     expect(await stack.auditLine((l) => l.route === 'bare101')).toMatchObject({ status: 502 });
   });
+
+  test.each([
+    ['a NUL and a Set-Cookie behind it', '/nul'],
+    ['terminal escapes and DEL', '/escape'],
+    ['only plain text', '/plain'],
+  ])(
+    'an upstream refusal whose reason phrase carries %s gets the standard one, as on HTTP',
+    async (_name, path) => {
+      const head = await rawUpgradeHead(stack.port, 'odd-reason.test', path);
+      expect(head.raw.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
+      for (const planted of ['\0', '\x1b', '\x7f', 'ztna_session'])
+        expect(head.raw).not.toContain(planted);
+      expect(
+        await stack.auditLine((l) => l.route === 'odd-reason' && l.path === path),
+      ).toMatchObject({
+        status: 403,
+        websocket: true,
+      });
+    },
+  );
 });
