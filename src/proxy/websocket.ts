@@ -101,10 +101,16 @@ export function forwardUpgrade(
   // The upstream refused the upgrade: pass its answer on, filtered, and close.
   proxyReq.on('response', (proxyRes: IncomingMessage) => {
     const status = proxyRes.statusCode ?? 502;
-    // A 101 without `Upgrade` opens no tunnel: it is a broken answer, not one to relay.
-    if (status === 101) {
+    // A 101 without `Upgrade` opens no tunnel, and Node's parser takes any three digits, 000 to
+    // 099 included, which are no status (writeHead refuses them on HTTP): broken answers, not
+    // ones to relay. Other 1xx answers never arrive here; Node waits past them.
+    if (status === 101 || status < 100) {
       proxyRes.destroy();
-      return fail(Object.assign(new Error('101 without an upgrade'), { code: 'ECONNRESET' }));
+      return fail(
+        Object.assign(new Error(`status ${status} in answer to an upgrade`), {
+          code: 'ECONNRESET',
+        }),
+      );
     }
     answered = true;
     const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);

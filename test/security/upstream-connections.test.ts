@@ -78,19 +78,25 @@ beforeAll(async () => {
       socket.once('data', () => socket.end('HTTP/1.1 101 Switching Protocols\r\n\r\n')),
     ),
   );
-  // An upstream that refuses an upgrade with a reason phrase of its own, picked by the request
-  // path; two carry control characters, which Node's parser takes in a reason phrase (not in a
-  // header line), and the refusal is written to the client's raw socket.
-  const reasons: Record<string, string> = {
-    '/nul': 'Bad\0Set-Cookie: ztna_session=planted',
-    '/escape': 'Bad\x1b[2J\x7f',
-    '/plain': 'Nope, not today',
+  // An upstream that answers an upgrade with a head of its own, picked by the request path,
+  // on a raw socket: a refusal's reason phrase with control characters (Node's parser takes
+  // them there, not in a header line), status lines that are none, a NUL in a header line.
+  // The gateway writes a refusal to the client's raw socket, without writeHead's checks.
+  const oddHeads: Record<string, string> = {
+    '/nul': 'HTTP/1.1 403 Bad\0Set-Cookie: ztna_session=planted',
+    '/escape': 'HTTP/1.1 403 Bad\x1b[2J\x7f',
+    '/plain': 'HTTP/1.1 403 Nope, not today',
+    '/status-007': 'HTTP/1.1 007 Bond',
+    '/status-099': 'HTTP/1.1 099 Almost',
+    '/header-nul': 'HTTP/1.1 403 Forbidden\r\nX-App: a\0Set-Cookie: ztna_session=planted',
+    '/101-header-nul':
+      'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-App: a\0b',
   };
-  const oddReasonPort = await listen(
+  const oddHeadPort = await listen(
     createNetServer((socket) =>
       socket.once('data', (chunk: Buffer) => {
         const path = /^GET (\S+)/.exec(chunk.toString('latin1'))?.[1] ?? '/';
-        socket.end(`HTTP/1.1 403 ${reasons[path] ?? 'x'}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
+        socket.end(`${oddHeads[path] ?? 'x'}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
       }),
     ),
   );
@@ -132,9 +138,9 @@ routes:
     host: bare101.test
     upstream: http://127.0.0.1:${bare101Port}
     public: true
-  - name: odd-reason
-    host: odd-reason.test
-    upstream: http://127.0.0.1:${oddReasonPort}
+  - name: odd-head
+    host: odd-head.test
+    upstream: http://127.0.0.1:${oddHeadPort}
     public: true
 `,
   });
@@ -275,16 +281,29 @@ describe('raw upgrade sockets', () => {
   ])(
     'an upstream refusal whose reason phrase carries %s gets the standard one, as on HTTP',
     async (_name, path) => {
-      const head = await rawUpgradeHead(stack.port, 'odd-reason.test', path);
+      const head = await rawUpgradeHead(stack.port, 'odd-head.test', path);
       expect(head.raw.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
       for (const planted of ['\0', '\x1b', '\x7f', 'ztna_session'])
         expect(head.raw).not.toContain(planted);
-      expect(
-        await stack.auditLine((l) => l.route === 'odd-reason' && l.path === path),
-      ).toMatchObject({
-        status: 403,
-        websocket: true,
-      });
+      expect(await stack.auditLine((l) => l.route === 'odd-head' && l.path === path)).toMatchObject(
+        { status: 403, websocket: true },
+      );
     },
   );
+
+  test.each([
+    ['a status of 007', '/status-007'],
+    ['a status of 099', '/status-099'],
+    ['a NUL in a refusal’s header line', '/header-nul'],
+    ['a NUL in a 101’s header line', '/101-header-nul'],
+  ])('an upstream answer to an upgrade with %s is a broken answer (502)', async (_name, path) => {
+    const head = await rawUpgradeHead(stack.port, 'odd-head.test', path);
+    expect(head.status).toBe(502);
+    for (const planted of ['\0', 'Bond', 'Almost', 'ztna_session'])
+      expect(head.raw).not.toContain(planted);
+    expect(await stack.auditLine((l) => l.route === 'odd-head' && l.path === path)).toMatchObject({
+      status: 502,
+      websocket: true,
+    });
+  });
 });
