@@ -195,11 +195,11 @@ function cookieNameOf(line: string): string {
  * `ztna_session` (no `=`) as `ztna_session`, which a server reads as that name.
  */
 function nameSentBack(line: string): string {
-  const name = cookieNameOf(line);
-  if (name !== '') return name;
   const end = line.indexOf(';');
-  const value = (end === -1 ? line : line.slice(0, end)).trim().replace(/^=/, '');
-  return cookieNameOf(value) || value.trim();
+  const pair = (end === -1 ? line : line.slice(0, end)).trim();
+  const sent = pair.startsWith('=') ? pair.slice(1) : pair;
+  const eq = sent.indexOf('=');
+  return (eq === -1 ? sent : sent.slice(0, eq)).trim();
 }
 
 /**

@@ -8,9 +8,13 @@ import { prepareUpstreamHeaders, upstreamTarget } from './forward.js';
 import { checkIdentityOf } from './pools.js';
 import { responseHeaderPairs } from './strip-headers.js';
 
-/** A response head for a raw socket, from filtered header pairs. */
-function responseHead(status: number, message: string, pairs: readonly string[]): string {
-  let head = `HTTP/1.1 ${status} ${message}\r\n`;
+/**
+ * A response head for a raw socket, from filtered header pairs. The reason phrase is the
+ * standard one, as writeHead writes on HTTP, never an upstream's: Node's parser passes control
+ * characters in a reason phrase, NUL included, and this head reaches the client as written.
+ */
+function responseHead(status: number, pairs: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
   for (let i = 0; i < pairs.length; i += 2) head += `${pairs[i]}: ${pairs[i + 1]}\r\n`;
   return `${head}\r\n`;
 }
@@ -90,7 +94,7 @@ export function forwardUpgrade(
     const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
     // The upgrade's own hop-by-hop headers belong to this answer.
     pairs.push('Connection', 'Upgrade', 'Upgrade', String(proxyRes.headers.upgrade ?? 'websocket'));
-    socket.write(responseHead(101, 'Switching Protocols', pairs), 'latin1');
+    socket.write(responseHead(101, pairs), 'latin1');
     if (upstreamHead.length > 0) socket.write(upstreamHead);
     if (head.length > 0) upstream.write(head);
     upstream.setTimeout(0);
@@ -114,11 +118,7 @@ export function forwardUpgrade(
     }
     answered = true;
     const pairs = responseHeaderPairs(proxyRes.rawHeaders, deps.isGatewayCookie);
-    // The standard reason phrase, as on HTTP (writeHead), never the upstream's: Node's parser
-    // passes control characters in a reason phrase, NUL included, and this head reaches the
-    // client's socket as written.
-    const reason = STATUS_CODES[status] ?? 'unknown';
-    socket.write(responseHead(status, reason, [...pairs, 'Connection', 'close']), 'latin1');
+    socket.write(responseHead(status, [...pairs, 'Connection', 'close']), 'latin1');
     // The socket left the HTTP server's timeouts when it asked to upgrade: once the answer is
     // written, close it outright rather than wait for the client's half of the close.
     proxyRes.pipe(socket, { end: false });
