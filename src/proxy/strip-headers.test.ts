@@ -265,6 +265,21 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     ]);
   });
 
+  test('nor a gateway cookie behind a NEL, which Python’s cookie jar trims like a space', () => {
+    // Python's http.cookiejar (under `requests`) strips U+0085 around names and values: it
+    // stored `\x85ztna_session=evil` as `ztna_session` and sent it back (attack review).
+    const raw = [
+      ...['Set-Cookie', '\x85ztna_session=evil; Path=/'],
+      ...['Set-Cookie', 'a=1, \x85ztna_session=evil'],
+      ...['Set-Cookie', 'ztna_session\x85 =evil; Path=/; Secure'],
+      ...['Set-Cookie', 'a=1; Path=\x85/.ztna'],
+      ...['Set-Cookie', 'caf\xe9=1; Path=/'],
+    ];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      ...['Set-Cookie', 'caf\xe9=1; Path=/'],
+    ]);
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

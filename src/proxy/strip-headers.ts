@@ -181,12 +181,23 @@ function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boole
   return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
 }
 
+/**
+ * What some client trims around a cookie's name or attribute: JS's whitespace, and NEL (0x85),
+ * which Python's cookie jar trims as well, so that `\x85ztna_session` is its `ztna_session`.
+ * (Other control characters never get here: the parsers refuse them in header values.)
+ */
+const CLIENT_TRIMMED = /^[\s\x85]+|[\s\x85]+$/g;
+
+function trimAsClients(text: string): string {
+  return text.replace(CLIENT_TRIMMED, '');
+}
+
 /** The name a Set-Cookie line (or a part of one) sets: before the first `=` of its first pair. */
 function cookieNameOf(line: string): string {
   const end = line.indexOf(';');
   const pair = end === -1 ? line : line.slice(0, end);
   const eq = pair.indexOf('=');
-  return eq === -1 ? '' : pair.slice(0, eq).trim();
+  return eq === -1 ? '' : trimAsClients(pair.slice(0, eq));
 }
 
 /**
@@ -196,10 +207,10 @@ function cookieNameOf(line: string): string {
  */
 function nameSentBack(line: string): string {
   const end = line.indexOf(';');
-  const pair = (end === -1 ? line : line.slice(0, end)).trim();
+  const pair = trimAsClients(end === -1 ? line : line.slice(0, end));
   const sent = pair.startsWith('=') ? pair.slice(1) : pair;
   const eq = sent.indexOf('=');
-  return (eq === -1 ? sent : sent.slice(0, eq)).trim();
+  return trimAsClients(eq === -1 ? sent : sent.slice(0, eq));
 }
 
 /**
@@ -222,8 +233,8 @@ function clearsCookies(value: string): boolean {
 function pathUnderGatewayPages(attributes: string): boolean {
   for (const attribute of attributes.split(';')) {
     const eq = attribute.indexOf('=');
-    if (eq === -1 || attribute.slice(0, eq).trim().toLowerCase() !== 'path') continue;
-    let path = attribute.slice(eq + 1).trim();
+    if (eq === -1 || trimAsClients(attribute.slice(0, eq)).toLowerCase() !== 'path') continue;
+    let path = trimAsClients(attribute.slice(eq + 1));
     try {
       path = decodeURIComponent(path);
     } catch {

@@ -287,6 +287,13 @@ describe('what the upstream receives', () => {
     expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
   });
 
+  test('nor behind a NEL, which a Python client trims like a space', async () => {
+    const client = await loggedIn('alice');
+    const name = encodeURIComponent('\x85ztna_session');
+    const reply = await client.request(stack.url(APP, `/set-cookie?name=${name}`));
+    expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
+  });
+
   test("an upstream cannot fill the gateway's own pages with cookies (431 on sign-in and sign-out)", async () => {
     const client = await loggedIn('alice');
     for (const path of ['/.ztna/logout', '/.ztna/callback', '/.ztna']) {
