@@ -280,6 +280,34 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     ]);
   });
 
+  test('nor a gateway cookie that some other client finds elsewhere in the line', () => {
+    // Attack review: each of these planted the session, or a cookie only for the gateway's
+    // pages, in some cookie client other than a browser.
+    const raw = [
+      // httpx reads headers as UTF-8 and its cookie jar strips Unicode spaces: U+3000, U+00A0.
+      ...['Set-Cookie', '\xe3\x80\x80ztna_session=evil; Path=/'],
+      ...['Set-Cookie', '\xc2\xa0ztna_session=evil'],
+      ...['Set-Cookie', 'a=1; Path=\xe3\x80\x80/.ztna'],
+      // aiohttp and SimpleCookie read a second cookie after `;` or a space.
+      ...['Set-Cookie', 'a=1; ztna_session=evil'],
+      ...['Set-Cookie', 'a=1 ztna_session=evil'],
+      // Java's HttpCookie drops a leading `set-cookie:` and reads Set-Cookie2 as well.
+      ...['Set-Cookie', 'set-cookie:ztna_session=evil'],
+      ...['Set-Cookie2', 'ztna_session="evil"; Version=1'],
+      // aiohttp, Java and curl unquote a Path.
+      ...['Set-Cookie', 'a=1; Path="/.ztna"'],
+      ...['Set-Cookie', "a=1; Path='/.ztna'"],
+      // The price: an app cookie whose value merely mentions a gateway cookie goes too.
+      ...['Set-Cookie', 'note=ztna_session; Path=/'],
+      ...['Set-Cookie2', 'app="1"; Version=1'],
+      ...['Set-Cookie', 'theme=dark; Path=/app; Max-Age=60; SameSite=Lax'],
+    ];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      ...['Set-Cookie2', 'app="1"; Version=1'],
+      ...['Set-Cookie', 'theme=dark; Path=/app; Max-Age=60; SameSite=Lax'],
+    ]);
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

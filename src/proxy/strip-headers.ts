@@ -159,58 +159,56 @@ export function stripClientHeaders(headers: IncomingHttpHeaders, options: StripO
 }
 
 /**
- * Whether an upstream's Set-Cookie may reach the browser: not for a gateway cookie, not
- * nameless, and not for the gateway's own pages.
- * - A browser keeps `Set-Cookie: =ztna_session=…` as a cookie with an empty name and sends it
- *   back as `ztna_session=…` (RFC 6265bis §5.6): a way to plant the gateway's session.
+ * Whether an upstream's Set-Cookie may reach the client: not when it names no cookie, and not
+ * when it mentions a gateway cookie's name or the gateway's pages anywhere in the line.
+ * - Anywhere, because cookie clients disagree on where a cookie starts and what its name is.
+ *   Browsers keep `=ztna_session=…` as a nameless cookie and send it back as `ztna_session=…`
+ *   (RFC 6265bis §5.6); some split a line at commas (`a=1, ztna_session=…`); Python's cookie
+ *   jar trims NEL and, read as UTF-8 (httpx), any Unicode space around a name; aiohttp and
+ *   SimpleCookie take `a=1; ztna_session=…` as two cookies; Java drops a leading `set-cookie:`.
+ *   Judged name by name, each of those planted the gateway's session in some client.
  * - A cookie whose Path is under `/.ztna` is sent only to the gateway's sign-in, callback and
  *   sign-out pages, never back to the app: a few large ones make those pages answer 431 while
- *   the app works on, which keeps people from signing out or in again. This closes the header
- *   channel only: script an app serves on the same origin can still write such cookies.
+ *   the app works on, which keeps people from signing out or in again. Clients that unquote a
+ *   Path or trim more around it see `/.ztna` where a Path check would not.
+ * An app cookie whose value merely mentions a gateway cookie's name, or starts with `/.ztna`,
+ * is dropped too: the price of not depending on any one client's parser. This closes the header channel only:
+ * script an app serves on the same origin can still write such cookies.
  */
 function mayPassSetCookie(line: string, isGatewayCookie: (name: string) => boolean): boolean {
-  const name = cookieNameOf(line);
-  if (name === '' || isGatewayCookie(name)) return false;
-  // Some clients (Safari's networking, historically) split a Set-Cookie line at commas:
-  // `a=1, ztna_session=…` must not plant a gateway cookie there either, nor `a=1,
-  // =ztna_session=…`. (An `Expires` date's comma leaves a part like `21 Oct 2037 07:28:00
-  // GMT`, which is no gateway cookie's name.)
-  if (line.includes(',') && line.split(',').some((part) => isGatewayCookie(nameSentBack(part))))
-    return false;
-  const end = line.indexOf(';');
-  return end === -1 || !pathUnderGatewayPages(line.slice(end + 1));
+  if (cookieNameOf(line) === '') return false;
+  for (const word of line.match(NAME_CHARACTERS) ?? []) if (isGatewayCookie(word)) return false;
+  return !mentionsGatewayPages(line);
 }
 
-/**
- * What some client trims around a cookie's name or attribute: JS's whitespace, and NEL (0x85),
- * which Python's cookie jar trims as well, so that `\x85ztna_session` is its `ztna_session`.
- * (Other control characters never get here: the parsers refuse them in header values.)
- */
-const CLIENT_TRIMMED = /^[\s\x85]+|[\s\x85]+$/g;
+/** Runs of the characters a gateway cookie's name is made of (`session.cookie_name`, prefixes). */
+const NAME_CHARACTERS = /[A-Za-z0-9_-]+/g;
 
-function trimAsClients(text: string): string {
-  return text.replace(CLIENT_TRIMMED, '');
-}
-
-/** The name a Set-Cookie line (or a part of one) sets: before the first `=` of its first pair. */
+/** The name a Set-Cookie line sets: before the first `=` of its first pair, '' for none. */
 function cookieNameOf(line: string): string {
   const end = line.indexOf(';');
   const pair = end === -1 ? line : line.slice(0, end);
   const eq = pair.indexOf('=');
-  return eq === -1 ? '' : trimAsClients(pair.slice(0, eq));
+  return eq === -1 ? '' : pair.slice(0, eq).trim();
 }
 
 /**
- * The name the browser sends back for a Set-Cookie line (or a part of one). A nameless cookie
- * goes back as its value alone: `=ztna_session=x` as `ztna_session=x`, and a bare
- * `ztna_session` (no `=`) as `ztna_session`, which a server reads as that name.
+ * Whether a part of a Set-Cookie line holds a path under `/.ztna`, in any case, as written or
+ * percent-decoded once. A part's path is judged from its first `/`, so that what a client trims
+ * or unquotes before it (`Path="/.ztna"`, a Unicode space) cannot hide it; each `;` part is
+ * decoded on its own, so one malformed escape cannot hide another part.
  */
-function nameSentBack(line: string): string {
-  const end = line.indexOf(';');
-  const pair = trimAsClients(end === -1 ? line : line.slice(0, end));
-  const sent = pair.startsWith('=') ? pair.slice(1) : pair;
-  const eq = sent.indexOf('=');
-  return trimAsClients(eq === -1 ? sent : sent.slice(0, eq));
+function mentionsGatewayPages(line: string): boolean {
+  return line.split(';').some((part) => {
+    let text = part;
+    try {
+      text = decodeURIComponent(part);
+    } catch {
+      // Not valid percent-encoding: judged as written.
+    }
+    const slash = text.indexOf('/');
+    return slash !== -1 && text.slice(slash).toLowerCase().startsWith('/.ztna');
+  });
 }
 
 /**
@@ -227,22 +225,6 @@ function clearsCookies(value: string): boolean {
     const bare = directive.replace(/[\s"]/g, '').toLowerCase();
     return bare === 'cookies' || bare === '*';
   });
-}
-
-/** Whether any `Path` among a Set-Cookie's attributes is under `/.ztna`, in any case or encoding. */
-function pathUnderGatewayPages(attributes: string): boolean {
-  for (const attribute of attributes.split(';')) {
-    const eq = attribute.indexOf('=');
-    if (eq === -1 || trimAsClients(attribute.slice(0, eq)).toLowerCase() !== 'path') continue;
-    let path = trimAsClients(attribute.slice(eq + 1));
-    try {
-      path = decodeURIComponent(path);
-    } catch {
-      // Not valid percent-encoding: judged as written.
-    }
-    if (path.toLowerCase().startsWith('/.ztna')) return true;
-  }
-  return false;
 }
 
 /**
@@ -265,7 +247,12 @@ export function responseHeaderPairs(
     const value = raw[i + 1]!.toString('latin1');
     if (key === 'connection') (connection ??= []).push(value);
     if (HOP_BY_HOP.has(key)) continue;
-    if (key === 'set-cookie' && !mayPassSetCookie(value, isGatewayCookie)) continue;
+    // Set-Cookie2 is obsolete (RFC 6265), but Java's cookie manager still reads it.
+    if (
+      (key === 'set-cookie' || key === 'set-cookie2') &&
+      !mayPassSetCookie(value, isGatewayCookie)
+    )
+      continue;
     if (key === 'clear-site-data' && clearsCookies(value)) continue;
     out.push(name, value);
   }

@@ -294,6 +294,13 @@ describe('what the upstream receives', () => {
     expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
   });
 
+  test('nor as a second cookie in the line, which aiohttp and SimpleCookie read', async () => {
+    const client = await loggedIn('alice');
+    const name = encodeURIComponent('theme=dark; ztna_session');
+    const reply = await client.request(stack.url(APP, `/set-cookie?name=${name}`));
+    expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
+  });
+
   test("an upstream cannot fill the gateway's own pages with cookies (431 on sign-in and sign-out)", async () => {
     const client = await loggedIn('alice');
     for (const path of ['/.ztna/logout', '/.ztna/callback', '/.ztna']) {
