@@ -43,6 +43,18 @@ const idpSchema = strictObject({
   }
 });
 
+/**
+ * Words every Set-Cookie line may carry. The gateway drops an upstream Set-Cookie whose line
+ * mentions one of its cookie names anywhere (src/proxy/strip-headers.ts), so a cookie named
+ * like one of these would drop every app cookie.
+ */
+const SET_COOKIE_WORDS = new Set(
+  ['path', 'domain', 'expires', 'max-age', 'secure', 'httponly', 'samesite', 'lax', 'strict']
+    .concat(['none', 'partitioned', 'priority', 'low', 'medium', 'high', 'version', 'comment'])
+    .concat(['gmt', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun', 'jan', 'feb', 'mar'])
+    .concat(['apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']),
+);
+
 const sessionSchema = strictObject({
   secret_env: envName().optional(),
   secret_file: z.string().min(1).optional(),
@@ -51,6 +63,10 @@ const sessionSchema = strictObject({
   cookie_name: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, "-" or "_"')
+    .refine(
+      (name) => !SET_COOKIE_WORDS.has(name.toLowerCase()),
+      'must not be a Set-Cookie attribute word (Path, Secure, Lax, ...): an upstream Set-Cookie that mentions a gateway cookie name is dropped',
+    )
     .default('ztna_session'),
   cookie_domain: z
     .string()

@@ -50,4 +50,19 @@ describe('gateway.yaml validation', () => {
       'gw.yaml:2:11: idp.issuer must be an https:// URL (http:// is accepted only for a loopback IdP), got a string ("http://idp.corp.example") (hint: issuer: https://idp.corp.example)',
     ]);
   });
+
+  test.each(['Path', 'secure', 'GMT'])(
+    'a session cookie named %s is refused: every app cookie would be dropped',
+    (name) => {
+      const result = parseGateway(
+        'gw.yaml',
+        `idp:\n  issuer: https://idp.corp.example\n  client_id: x\n  client_secret_env: S\nsession:\n  secret_env: T\n  cookie_name: ${name}\n`,
+      );
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.issues.map(formatIssue).join('\n')).toContain(
+        'must not be a Set-Cookie attribute word',
+      );
+    },
+  );
 });

@@ -308,6 +308,27 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
     ]);
   });
 
+  test('nor a cookie that some client would send to the gateway’s pages only', () => {
+    // Attack review: aiohttp and SimpleCookie split attributes at whitespace too; Java's
+    // cookie manager matches a Path as a plain prefix, so `/.ztn` reaches `/.ztna/login`.
+    const raw = [
+      ...['Set-Cookie', 'big=/xxxx Path=/.ztna'],
+      ...['Set-Cookie', 'big=/xxxx\tPath=/.ztna'],
+      ...['Set-Cookie', 'a=%2Fx Path=/.ztna'],
+      ...['Set-Cookie', 'a="x;/" Path=/.ztna'],
+      ...['Set-Cookie', 'a=1; Comment=/ Path=/.ztna'],
+      ...['Set-Cookie', 'big=1; Path=/.ztn'],
+      ...['Set-Cookie', 'big=1; Path=/.z'],
+      ...['Set-Cookie', 'big=1; Path="/.ztn"'],
+      ...['Set-Cookie', 'a=1; Path=/'],
+      ...['Set-Cookie', 'a=1; Path=/docs/a.ztna; Domain=corp.example'],
+    ];
+    expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([
+      ...['Set-Cookie', 'a=1; Path=/'],
+      ...['Set-Cookie', 'a=1; Path=/docs/a.ztna; Domain=corp.example'],
+    ]);
+  });
+
   test('Connection: keep-alive alone names nothing: every other header passes', () => {
     const raw = ['Connection', 'keep-alive', 'Content-Length', '2', 'X-App', 'y'];
     expect(responseHeaderPairs(raw, isGatewayCookie)).toEqual([

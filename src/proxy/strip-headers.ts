@@ -193,21 +193,31 @@ function cookieNameOf(line: string): string {
 }
 
 /**
- * Whether a part of a Set-Cookie line holds a path under `/.ztna`, in any case, as written or
- * percent-decoded once. A part's path is judged from its first `/`, so that what a client trims
- * or unquotes before it (`Path="/.ztna"`, a Unicode space) cannot hide it; each `;` part is
- * decoded on its own, so one malformed escape cannot hide another part.
+ * Whether a piece of a Set-Cookie line holds a path that reaches the gateway's pages and not
+ * the app's, in any case, as written or percent-decoded once:
+ * - pieces are split at `;` and at whitespace, since aiohttp and SimpleCookie take
+ *   `a=/x Path=/.ztna` as a Path attribute; each is decoded on its own, so one malformed escape
+ *   cannot hide another;
+ * - a piece's path is judged from its first `/`, so that what a client trims or unquotes before
+ *   it (`Path="/.ztna"`, a Unicode space) cannot hide it;
+ * - a path under `/.ztna`, or one that `/.ztna` extends (`/.ztn`), which Java's cookie manager
+ *   matches as a plain prefix.
  */
 function mentionsGatewayPages(line: string): boolean {
-  return line.split(';').some((part) => {
-    let text = part;
+  return line.split(/[;\s]/).some((piece) => {
+    let text = piece;
     try {
-      text = decodeURIComponent(part);
+      text = decodeURIComponent(piece);
     } catch {
       // Not valid percent-encoding: judged as written.
     }
     const slash = text.indexOf('/');
-    return slash !== -1 && text.slice(slash).toLowerCase().startsWith('/.ztna');
+    if (slash === -1) return false;
+    const path = text
+      .slice(slash)
+      .replace(/["']+$/, '')
+      .toLowerCase();
+    return path.startsWith('/.ztna') || (path.length > 1 && '/.ztna'.startsWith(path));
   });
 }
 
