@@ -320,6 +320,10 @@ describe('responseHeaderPairs (raw heads: undici answers, WebSocket 101s)', () =
       ...['Set-Cookie', 'big=1; Path=/.ztn'],
       ...['Set-Cookie', 'big=1; Path=/.z'],
       ...['Set-Cookie', 'big=1; Path="/.ztn"'],
+      // SimpleCookie undoes backslash escapes in a quoted value.
+      ...['Set-Cookie', 'big=1; Path="\\057.ztna"'],
+      ...['Set-Cookie', 'big=1; Path="/\\056ztna"'],
+      ...['Set-Cookie', 'big=1; Path="\\/.ztna"'],
       ...['Set-Cookie', 'a=1; Path=/'],
       ...['Set-Cookie', 'a=1; Path=/docs/a.ztna; Domain=corp.example'],
     ];

@@ -192,6 +192,9 @@ function cookieNameOf(line: string): string {
   return eq === -1 ? '' : pair.slice(0, eq).trim();
 }
 
+/** A backslash escape as Python's SimpleCookie undoes it: three octal digits, or any character. */
+const BACKSLASH_ESCAPE = /\\([0-3][0-7]{2}|.)/g;
+
 /**
  * Whether a piece of a Set-Cookie line holds a path that reaches the gateway's pages and not
  * the app's, in any case, as written or percent-decoded once:
@@ -199,7 +202,7 @@ function cookieNameOf(line: string): string {
  *   `a=/x Path=/.ztna` as a Path attribute; each is decoded on its own, so one malformed escape
  *   cannot hide another;
  * - a piece's path is judged from its first `/`, so that what a client trims or unquotes before
- *   it (`Path="/.ztna"`, a Unicode space) cannot hide it;
+ *   it (`Path="/.ztna"`, a Unicode space) cannot hide it, after backslash escapes are undone;
  * - a path under `/.ztna`, or one that `/.ztna` extends (`/.ztn`), which Java's cookie manager
  *   matches as a plain prefix.
  */
@@ -211,6 +214,10 @@ function mentionsGatewayPages(line: string): boolean {
     } catch {
       // Not valid percent-encoding: judged as written.
     }
+    // SimpleCookie (older aiohttp) unescapes a quoted value: `"\057.ztna"` is `/.ztna` there.
+    text = text.replace(BACKSLASH_ESCAPE, (_, escaped: string) =>
+      escaped.length === 3 ? String.fromCharCode(parseInt(escaped, 8)) : escaped,
+    );
     const slash = text.indexOf('/');
     if (slash === -1) return false;
     const path = text
