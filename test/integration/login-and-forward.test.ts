@@ -273,30 +273,20 @@ describe('what the upstream receives', () => {
     expect((await client.request(stack.url(APP, '/still-in'))).status).toBe(200);
   });
 
-  test('nor behind a comma, for clients that split a Set-Cookie line there', async () => {
+  test.each([
+    ['behind a comma, for clients that split a Set-Cookie line there', 'theme=dark, ztna_session'],
+    [
+      'as a nameless cookie behind a comma, which such a client sends back as its value',
+      'theme=dark, =ztna_session',
+    ],
+    ['behind a NEL, which a Python client trims like a space', '\x85ztna_session'],
+    [
+      'as a second cookie in the line, which aiohttp and SimpleCookie read',
+      'theme=dark; ztna_session',
+    ],
+  ])('nor %s', async (_case, planted) => {
     const client = await loggedIn('alice');
-    const name = encodeURIComponent('theme=dark, ztna_session');
-    const reply = await client.request(stack.url(APP, `/set-cookie?name=${name}`));
-    expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
-  });
-
-  test('nor as a nameless cookie behind a comma, which such a client sends back as its value', async () => {
-    const client = await loggedIn('alice');
-    const name = encodeURIComponent('theme=dark, =ztna_session');
-    const reply = await client.request(stack.url(APP, `/set-cookie?name=${name}`));
-    expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
-  });
-
-  test('nor behind a NEL, which a Python client trims like a space', async () => {
-    const client = await loggedIn('alice');
-    const name = encodeURIComponent('\x85ztna_session');
-    const reply = await client.request(stack.url(APP, `/set-cookie?name=${name}`));
-    expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
-  });
-
-  test('nor as a second cookie in the line, which aiohttp and SimpleCookie read', async () => {
-    const client = await loggedIn('alice');
-    const name = encodeURIComponent('theme=dark; ztna_session');
+    const name = encodeURIComponent(planted);
     const reply = await client.request(stack.url(APP, `/set-cookie?name=${name}`));
     expect(reply.headers['set-cookie']).toEqual(['app_pref=dark; Path=/']);
   });
